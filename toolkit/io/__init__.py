@@ -1,0 +1,1 @@
+"""Reading exports (accept messy input, refuse bad input) and writing output folders."""

@@ -1,0 +1,66 @@
+"""Writing output folders: deterministic CSV, JSON, and all-or-nothing folders.
+
+A run's files are written into a hidden temporary folder beside the target and moved into place
+only when every file is complete, so a refused or crashed run leaves nothing half-written.
+This module owns byte-level output format; it must never decide what goes into a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_output_dir", "sha256_file", "write_csv", "write_json"]
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, columns: tuple[str, ...] | None = None) -> None:
+    """Write ``frame`` as contract CSV: UTF-8, no index, ``\\n`` line ends, empty for missing."""
+    if columns is not None:
+        frame = frame.loc[:, list(columns)]
+    frame.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    """Write JSON with sorted keys and a trailing newline, so equal data gives equal bytes."""
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def sha256_file(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def atomic_output_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success its files replace those of the same name in ``target``.
+
+    Files already in ``target`` that the run does not write are left alone (a report written
+    later into a reconcile folder keeps the reconcile files). On any exception nothing in
+    ``target`` changes and the temporary folder is removed.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        target.mkdir(parents=True, exist_ok=True)
+        for item in sorted(tmp.iterdir()):
+            dest = target / item.name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(item, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

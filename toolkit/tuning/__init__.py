@@ -1,0 +1,1 @@
+"""Bonus tuning: the customer choice model, per-return economics, sweeps and calibration."""
