@@ -1,0 +1,665 @@
+"""Readers for the three reconciliation inputs: accept messy exports, refuse bad ones with evidence.
+
+Each reader takes a path, a list of paths (overlapping exports are welcome) or a DataFrame of
+contract text, and returns an :class:`InputTable`: one typed frame (money as ``int64`` minor
+units, timestamps as UTC) plus what was read (file hashes, row counts, exact duplicates collapsed,
+naive timestamps). Every problem in every file is collected in one pass and raised together as an
+:class:`~toolkit.errors.InputError` naming the file, the column and the rows.
+
+What is accepted: UTF-8 with or without BOM, CRLF, quoted commas and newlines, headers in any
+case with spaces, dashes and underscores alike, unknown columns (kept out of the typed frame),
+header aliases from ``settings.columns``, money as ``$1,234.50`` / ``USD 12.00`` / ``(20.00)``,
+naive timestamps (taken in the settings' zone and counted), exact duplicate rows (collapsed).
+
+This module owns turning text into typed columns; it must never decide what a row *means*
+(roles, links and breaks belong to :mod:`toolkit.reconcile`). Money text becomes minor units only
+through :mod:`toolkit.money` rules; the arrow fast path below implements exactly the canonical
+``-?digits[.digits]`` shape of :func:`toolkit.money.parse_money_column` and hands every other
+shape to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from toolkit.contract import (
+    LEDGER_COLUMNS,
+    LEDGER_REQUIRED,
+    NOTIFICATION_COLUMNS,
+    RETURN_COLUMNS,
+    RETURN_REQUIRED,
+    BonusType,
+    CreditIssueStage,
+    CreditKind,
+    EndReason,
+    LedgerType,
+    OperationType,
+    ResolutionType,
+    ReturnStatus,
+    Template,
+)
+from toolkit.errors import InputError, InputProblem
+from toolkit.io.output import sha256_file
+from toolkit.money import CURRENCY_EXPONENTS, parse_money_column
+from toolkit.settings import ReconcileSettings
+
+__all__ = [
+    "InputTable",
+    "SourceFile",
+    "normalize_header",
+    "read_ledger",
+    "read_notifications",
+    "read_returns",
+]
+
+Source = str | Path | pd.DataFrame | Sequence[str | Path | pd.DataFrame]
+
+#: Timestamp texts that carry their own offset; the rest are naive.
+_OFFSET_SUFFIX = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+_CANONICAL_MONEY = r"^-?\d{1,15}(\.\d*)?$"
+_HEADER_SEPARATORS = re.compile(r"[\s_\-]+")
+_TS_UNIT = "us"
+
+
+@dataclass(frozen=True)
+class _Enum:
+    values: frozenset[str]
+    upper: bool
+    allow_empty: bool
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What one input looks like: its columns and how each is typed and checked."""
+
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    nonempty: tuple[str, ...]
+    key: str | None
+    money: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    enums: dict[str, _Enum] = field(default_factory=dict)
+    has_currency: bool = True
+    #: Cross-column rules run on the typed frame; they add problems to the same single report.
+    checks: tuple[Any, ...] = ()
+
+
+def _enum(values: Any, *, upper: bool = False, allow_empty: bool = False) -> _Enum:
+    return _Enum(frozenset(str(v) for v in values), upper, allow_empty)
+
+
+_RETURNS = _Spec(
+    name="returns",
+    columns=RETURN_COLUMNS,
+    required=RETURN_REQUIRED,
+    nonempty=(
+        "return_id", "status", "currency", "return_total", "refund_to_original_amount",
+        "store_credit_amount", "bonus_type", "bonus_credit_amount", "created_at",
+    ),
+    key="return_id",
+    money=(
+        "return_total", "fees_total", "refund_to_original_amount", "store_credit_amount",
+        "bonus_credit_amount",
+    ),
+    timestamps=("created_at", "reviewed_at", "received_at", "resolved_at", "archived_at"),
+    enums={
+        "status": _enum(ReturnStatus),
+        "resolution_type": _enum(ResolutionType, allow_empty=True),
+        "bonus_type": _enum(BonusType),
+        "credit_issue_stage": _enum(CreditIssueStage, allow_empty=True),
+    },
+    checks=(lambda f, l, p: _check_returns(f, l, p),),
+)
+
+_LEDGER = _Spec(
+    name="ledger",
+    columns=LEDGER_COLUMNS,
+    required=LEDGER_REQUIRED,
+    nonempty=(
+        "transaction_id", "created_date", "wallet_id", "type", "operation_type", "amount",
+        "currency", "updated_balance",
+    ),
+    key="transaction_id",
+    money=("amount", "updated_balance"),
+    timestamps=("created_date", "expiration_date"),
+    enums={
+        "type": _enum(LedgerType, upper=True),
+        "operation_type": _enum(OperationType, upper=True),
+        "credit_kind": _enum(CreditKind, allow_empty=True),
+        "end_reason": _enum(EndReason, upper=True, allow_empty=True),
+    },
+    checks=(lambda f, l, p: _check_ledger(f, l, p),),
+)
+
+_NOTIFICATIONS = _Spec(
+    name="notifications",
+    columns=NOTIFICATION_COLUMNS,
+    required=("template", "transaction_id"),
+    nonempty=("template",),
+    key=None,
+    money=("amount",),
+    timestamps=("sent_at",),
+    enums={"template": _enum(Template)},
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file (or frame) read for an input.
+
+    Attributes
+    ----------
+    path: the path as the user gave it, or ``<DataFrame>`` for a frame.
+    sha256: hash of the file's bytes (of the frame's text for a frame).
+    rows: data rows in it, before duplicates were collapsed.
+    """
+
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class InputTable:
+    """One input, read and typed.
+
+    Attributes
+    ----------
+    frame: typed rows in file order (files in the order given), exact duplicates collapsed.
+        Money columns are ``int64`` minor units (``<NA>``-free where required; optional money
+        columns are nullable ``Int64``); timestamps are ``datetime64[us, UTC]``; text is ``str``.
+        ``_file`` and ``_line`` say where each row came from (line as a spreadsheet numbers it).
+    files: what was read, in order.
+    duplicates_collapsed: rows dropped because they repeated another row exactly.
+    naive_timestamps: timestamp values without an offset, read in the settings' zone.
+    """
+
+    frame: pd.DataFrame
+    files: tuple[SourceFile, ...]
+    duplicates_collapsed: int
+    naive_timestamps: int
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def to_summary(self) -> dict[str, Any]:
+        """The ``summary.json`` ``inputs`` entry for this input."""
+        return {
+            "files": [{"path": f.path, "sha256": f.sha256, "rows": f.rows} for f in self.files],
+            "rows": self.rows,
+            "rows_read": sum(f.rows for f in self.files),
+            "duplicates_collapsed": self.duplicates_collapsed,
+            "naive_timestamps": self.naive_timestamps,
+        }
+
+
+def normalize_header(name: str) -> str:
+    """A header as the toolkit compares it: lower case, spaces, dashes and underscores alike.
+
+    >>> normalize_header(" Return-ID "), normalize_header("customer  email")
+    ('return_id', 'customer_email')
+    """
+    return _HEADER_SEPARATORS.sub("_", str(name).replace("\ufeff", "").strip().lower()).strip("_")
+
+
+def read_returns(source: Source, settings: ReconcileSettings | None = None) -> InputTable:
+    """Read PostCo return exports into a typed frame.
+
+    Parameters
+    ----------
+    source: a path, several paths, or a DataFrame of contract text.
+    settings: gives the zone for naive timestamps and header aliases (``[columns.returns]``).
+
+    Returns
+    -------
+    InputTable whose frame has the contract's return columns typed, plus ``email_key``
+    (trimmed, lower case), ``return_key`` (the id as references name it: trimmed, a leading
+    ``#`` ignored), ``_file`` and ``_line``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem: missing required columns, unparseable values, one ``return_id``
+        on different rows, an empty file.
+
+    Example
+    -------
+    >>> read_returns("postco_returns.csv").frame["store_credit_amount"].dtype  # doctest: +SKIP
+    dtype('int64')
+    """
+    settings = settings or ReconcileSettings()
+    table = _read(source, _RETURNS, settings, settings.columns.returns)
+    table.frame["email_key"] = _email_key(table.frame["customer_email"])
+    table.frame["return_key"] = normalize_reference(table.frame["return_id"])
+    return table
+
+
+def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> InputTable:
+    """Read Rise ledger exports (gift-card transaction history) into a typed frame.
+
+    Parameters
+    ----------
+    source: a path, several paths, or a DataFrame of contract text.
+    settings: zone for naive timestamps, header aliases (``[columns.ledger]``).
+
+    Returns
+    -------
+    InputTable whose frame has the contract's ledger columns typed, plus ``email_key``,
+    ``reference`` (``external_event_description`` trimmed, a leading ``#`` dropped),
+    ``kind`` (``credit_kind`` or the contract's fallback rule), ``_file`` and ``_line``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, including one ``transaction_id`` on rows with different content
+        and negative amounts (direction is ``operation_type``'s job).
+    """
+    settings = settings or ReconcileSettings()
+    table = _read(source, _LEDGER, settings, settings.columns.ledger)
+    frame = table.frame
+    frame["email_key"] = _email_key(frame["customer_email"])
+    frame["reference"] = normalize_reference(frame["external_event_description"])
+    kind = frame["credit_kind"]
+    fallback_bonus = (
+        frame["idempotency_key"].str.endswith(":bonus")
+        | frame["note"].str.contains(r"(?i)\bbonus\b", regex=True)
+    )
+    frame["kind"] = kind.where(
+        kind != "",
+        np.where(fallback_bonus.to_numpy(dtype=bool, copy=True), CreditKind.BONUS_CREDIT.value,
+                 CreditKind.REFUND_CREDIT.value),
+    ).astype("str")
+    return table
+
+
+def read_notifications(source: Source, settings: ReconcileSettings | None = None) -> InputTable:
+    """Read the customer-email log into a typed frame (``template`` and ``transaction_id`` needed).
+
+    Raises
+    ------
+    InputError
+        Listing every problem found.
+    """
+    settings = settings or ReconcileSettings()
+    return _read(source, _NOTIFICATIONS, settings, settings.columns.notifications)
+
+
+def normalize_reference(text: pd.Series) -> pd.Series:
+    """A return reference as linking compares it: trimmed, one leading ``#`` ignored."""
+    return text.str.strip().str.removeprefix("#").str.strip()
+
+
+def _email_key(email: pd.Series) -> pd.Series:
+    return email.str.strip().str.lower()
+
+
+# ----------------------------------------------------------------------------------------------
+# reading text
+
+
+@dataclass
+class _RawFile:
+    label: str
+    sha256: str
+    frame: pd.DataFrame | None  # contract columns as text, or None when unreadable
+    missing: bool = False  # a required column is missing
+
+
+def _as_sources(source: Source) -> list[str | Path | pd.DataFrame]:
+    if isinstance(source, (str, Path, pd.DataFrame)):
+        return [source]
+    return list(source)
+
+
+def _read(
+    source: Source, spec: _Spec, settings: ReconcileSettings, aliases: dict[str, str]
+) -> InputTable:
+    problems: list[InputProblem] = []
+    alias = {normalize_header(k): normalize_header(v) for k, v in aliases.items()}
+    raws = [_read_one(src, spec, alias, problems) for src in _as_sources(source)]
+    if not raws:
+        raise InputError([InputProblem(spec.name, "", "no file given")])
+    readable = [r for r in raws if r.frame is not None and not r.missing]
+    if not readable:
+        raise InputError(problems)
+    # Unreadable files are already reported; the rest are still checked so that one message
+    # lists every problem of every file.
+    raws = readable
+
+    frames = []
+    for i, raw in enumerate(raws):
+        f = raw.frame
+        f["_file"] = np.int32(i)
+        f["_line"] = np.arange(2, len(f) + 2, dtype=np.int64)
+        frames.append(f)
+    text = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    files = tuple(SourceFile(r.label, r.sha256, len(r.frame)) for r in raws)
+    labels = [r.label for r in raws]
+
+    text, collapsed = _collapse_duplicates(text, spec, labels, problems)
+    typed, naive = _type_columns(text, spec, settings, labels, problems)
+    for check in spec.checks:
+        check(typed, labels, problems)
+    if problems:
+        raise InputError(problems)
+    return InputTable(typed, files, collapsed, naive)
+
+
+def _read_one(
+    src: str | Path | pd.DataFrame, spec: _Spec, alias: dict[str, str],
+    problems: list[InputProblem],
+) -> _RawFile:
+    if isinstance(src, pd.DataFrame):
+        label = "<DataFrame>"
+        text = src.astype("str").where(src.notna(), "") if len(src.columns) else src
+        digest = hashlib.sha256(
+            pd.util.hash_pandas_object(text, index=False).to_numpy().tobytes()
+        ).hexdigest()
+        headers = [str(c) for c in text.columns]
+        table = text
+    else:
+        label = str(src)
+        path = Path(src)
+        if not path.is_file():
+            problems.append(InputProblem(label, "", "file not found"))
+            return _RawFile(label, "", None)
+        digest = sha256_file(path)
+        if path.suffix.lower() == ".parquet":
+            table = pd.read_parquet(path)
+            table = table.astype("str").where(table.notna(), "")
+        else:
+            table = _read_csv_text(path, label, problems)
+            if table is None:
+                return _RawFile(label, digest, None)
+        headers = [str(c) for c in table.columns]
+
+    names = [alias.get(normalize_header(h), normalize_header(h)) for h in headers]
+    wanted = set(spec.columns)
+    seen: dict[str, str] = {}
+    rename: dict[str, str] = {}
+    for header, name in zip(headers, names):
+        if name not in wanted:
+            continue  # unknown columns are kept out of the typed frame, never an error
+        if name in seen:
+            problems.append(InputProblem(
+                label, name, f"two headers mean this column: {seen[name]!r} and {header!r}"))
+            continue
+        seen[name] = header
+        rename[header] = name
+    missing = [c for c in spec.required if c not in seen]
+    for col in missing:
+        problems.append(InputProblem(label, col, "missing required column"))
+    out = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    for header, name in rename.items():
+        out[name] = table[header].astype("str").to_numpy() if isinstance(src, pd.DataFrame) \
+            else table[header].to_numpy()
+        out[name] = out[name].astype("str")
+    for col in spec.columns:
+        if col not in out.columns:
+            out[col] = pd.Series("", index=out.index, dtype="str")
+    return _RawFile(label, digest, out[list(spec.columns)], bool(missing))
+
+
+def _read_csv_text(path: Path, label: str, problems: list[InputProblem]) -> pd.DataFrame | None:
+    """Every column as text (empty string for no value); ``None`` after recording a problem."""
+    data = path.read_bytes()
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body.strip():
+        problems.append(InputProblem(label, "", "empty file without a header"))
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(InputProblem(label, "", f"not UTF-8 text (byte {exc.start})"))
+        return None
+    try:
+        names = pacsv.open_csv(
+            pa.BufferReader(data), parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
+        ).schema.names
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+        problems.append(InputProblem(label, "", f"not a readable CSV file: {exc}"))
+        return None
+    return table.to_pandas()
+
+
+# ----------------------------------------------------------------------------------------------
+# duplicates
+
+
+def _collapse_duplicates(
+    text: pd.DataFrame, spec: _Spec, labels: list[str], problems: list[InputProblem]
+) -> tuple[pd.DataFrame, int]:
+    """Drop exact repeats of a row; refuse one key on rows with different content."""
+    content = list(spec.columns)
+    if spec.key is not None:
+        # Only rows whose key repeats can be duplicates: compare full content on those alone.
+        candidates = text[spec.key].duplicated(keep=False).to_numpy(dtype=bool, copy=True)
+    else:
+        candidates = np.ones(len(text), dtype=bool)
+    if not candidates.any():
+        return text, 0
+    sub = text.loc[candidates, content]
+    repeat = np.zeros(len(text), dtype=bool)
+    repeat[np.flatnonzero(candidates)] = sub.duplicated(keep="first").to_numpy(dtype=bool, copy=True)
+    collapsed = int(repeat.sum())
+    kept = text.loc[~repeat].reset_index(drop=True) if collapsed else text
+    if spec.key is not None:
+        conflict = kept[spec.key].duplicated(keep=False).to_numpy(dtype=bool, copy=True)
+        if conflict.any():
+            _add_rows(problems, labels, kept, conflict, spec.key,
+                      f"one {spec.key} on rows with different content", kept[spec.key])
+    return kept, collapsed
+
+
+# ----------------------------------------------------------------------------------------------
+# typing
+
+
+def _type_columns(
+    text: pd.DataFrame, spec: _Spec, settings: ReconcileSettings, labels: list[str],
+    problems: list[InputProblem],
+) -> tuple[pd.DataFrame, int]:
+    out = pd.DataFrame(index=text.index)
+    for col in spec.columns:
+        out[col] = text[col].str.strip()
+    out["_file"] = text["_file"].to_numpy()
+    out["_line"] = text["_line"].to_numpy()
+
+    for col in spec.nonempty:
+        empty = (out[col] == "").to_numpy(dtype=bool, copy=True)
+        if empty.any():
+            _add_rows(problems, labels, out, empty, col, "empty value in a required column")
+
+    for col, enum in spec.enums.items():
+        values = out[col].str.upper() if enum.upper else out[col].str.lower()
+        ok = values.isin(enum.values).to_numpy(dtype=bool, copy=True)
+        if enum.allow_empty or col not in spec.nonempty:
+            ok |= (values == "").to_numpy(dtype=bool, copy=True)
+        if col in spec.nonempty:  # an empty required value is reported once, above
+            ok |= (out[col] == "").to_numpy(dtype=bool)
+        if not ok.all():
+            _add_rows(problems, labels, out, ~ok, col,
+                      f"not one of {', '.join(sorted(enum.values))}", out[col])
+        out[col] = values
+    if "credit_issue_stage" in spec.enums:
+        out["credit_issue_stage"] = out["credit_issue_stage"].replace(
+            "", CreditIssueStage.RESOLVED.value)
+
+    if spec.has_currency:
+        out["currency"] = out["currency"].str.upper()
+        known = out["currency"].isin(list(CURRENCY_EXPONENTS)).to_numpy(dtype=bool, copy=True)
+        given = (out["currency"] != "").to_numpy(dtype=bool, copy=True)
+        if (given & ~known).any():
+            _add_rows(problems, labels, out, given & ~known, "currency",
+                      "unknown currency code", out["currency"])
+        for col in spec.money:
+            minor, bad = _parse_money(out[col], out["currency"], known)
+            if bad.any():
+                _add_rows(problems, labels, out, bad, col,
+                          "not an amount in the row's currency", out[col])
+            if col in spec.nonempty:
+                out[col] = minor.fillna(0).astype(np.int64)
+            else:
+                out[col] = minor
+
+    naive_total = 0
+    zone = settings.timezone
+    for col in spec.timestamps:
+        stamps, bad, naive = _parse_timestamps(out[col], zone)
+        naive_total += naive
+        if bad.any():
+            _add_rows(problems, labels, out, bad, col,
+                      "not an ISO 8601 timestamp", out[col])
+        out[col] = stamps
+    return out, naive_total
+
+
+def _parse_money(
+    text: pd.Series, currency: pd.Series, known: np.ndarray
+) -> tuple[pd.Series, np.ndarray]:
+    """Minor units of each text in its row's currency; ``bad`` marks what is not money.
+
+    The canonical shape is converted with arrow kernels (the same arithmetic as
+    :func:`toolkit.money.parse_money_column`'s fast path, without leaving C); every other shape,
+    and canonical texts with more decimals than the currency has, go to ``parse_money_column``.
+    """
+    n = len(text)
+    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    exps = currency.map(CURRENCY_EXPONENTS).fillna(0).to_numpy(dtype=np.int64)
+    empty = (text == "").to_numpy(dtype=bool, copy=True)
+    canonical = pc.match_substring_regex(arr, _CANONICAL_MONEY).to_numpy(zero_copy_only=False)
+    dot = pc.find_substring(arr, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+    frac_len = np.where(dot >= 0, length - dot - 1, 0)
+    fast = canonical & known & (frac_len <= exps)
+    out = np.zeros(n, dtype=np.int64)
+    if fast.any():
+        idx = np.flatnonzero(fast)
+        digits = pc.replace_substring(arr.take(pa.array(idx)), ".", "")
+        digits = pc.if_else(pc.equal(digits, "-"), "0", digits)
+        out[idx] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False) * (
+            10 ** (exps[idx] - frac_len[idx]))
+    slow = ~fast & ~empty & known
+    bad = np.zeros(n, dtype=bool)
+    if slow.any():
+        idx = np.flatnonzero(slow)
+        minor, slow_bad = parse_money_column(
+            text.iloc[idx].reset_index(drop=True), currency.iloc[idx].reset_index(drop=True))
+        slow_bad = slow_bad.to_numpy(dtype=bool, copy=True)
+        bad[idx[slow_bad]] = True
+        good = idx[~slow_bad]
+        out[good] = minor.to_numpy(dtype=np.int64, na_value=0)[~slow_bad]
+    result = pd.Series(out, index=text.index, dtype="Int64")
+    missing = empty | bad | ~known
+    if missing.any():
+        result[missing] = pd.NA
+    return result, bad
+
+
+def _parse_timestamps(text: pd.Series, zone: str) -> tuple[pd.Series, np.ndarray, int]:
+    """UTC timestamps; naive texts are read in ``zone``. Returns (stamps, bad mask, naive count)."""
+    n = len(text)
+    empty = (text == "").to_numpy(dtype=bool, copy=True)
+    result = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[{_TS_UNIT}, UTC]")
+    bad = np.zeros(n, dtype=bool)
+    if empty.all():
+        return result, bad, 0
+    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    aware = pc.match_substring_regex(arr, _OFFSET_SUFFIX).to_numpy(zero_copy_only=False) & ~empty
+    naive = ~aware & ~empty
+    values = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    for mask, tz in ((aware, "UTC"), (naive, None)):
+        if not mask.any():
+            continue
+        idx = np.flatnonzero(mask)
+        part = arr.take(pa.array(idx))
+        try:
+            cast = pc.cast(part, pa.timestamp(_TS_UNIT, tz=tz))
+            stamps = pd.Series(cast.to_numpy(zero_copy_only=False))
+            if tz is None:
+                stamps = stamps.astype(f"datetime64[{_TS_UNIT}]")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # Rare shapes arrow does not read ("2026-03-10T11:02Z"): pandas' ISO 8601 parser,
+            # which also pinpoints the rows that are no timestamp at all.
+            raw = pd.Series(part.to_numpy(zero_copy_only=False), dtype=object)
+            stamps = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=tz is not None)
+            bad[idx[stamps.isna().to_numpy()]] = True
+        if tz is None:
+            stamps = stamps.dt.tz_localize(
+                zone, ambiguous=np.zeros(len(stamps), dtype=bool), nonexistent="shift_forward")
+        else:
+            stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps
+        stamps = stamps.dt.tz_convert("UTC").dt.as_unit(_TS_UNIT)
+        ints = stamps.to_numpy(dtype="datetime64[us]").view(np.int64)
+        values[idx] = ints
+    result = pd.Series(values.view(f"datetime64[{_TS_UNIT}]"), index=text.index).dt.tz_localize("UTC")
+    return result, bad, int((naive & ~bad).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# evidence
+
+
+def _add_rows(
+    problems: list[InputProblem], labels: list[str], frame: pd.DataFrame, mask: np.ndarray,
+    column: str, problem: str, values: pd.Series | None = None,
+) -> None:
+    """One :class:`InputProblem` per file holding rows where ``mask`` is true."""
+    idx = np.flatnonzero(mask)
+    files = frame["_file"].to_numpy()[idx]
+    lines = frame["_line"].to_numpy()[idx]
+    vals = values.to_numpy(dtype=object)[idx] if values is not None else None
+    for f in np.unique(files):
+        sel = files == f
+        order = np.argsort(lines[sel], kind="stable")
+        rows = tuple(int(x) for x in lines[sel][order])
+        shown = tuple(str(v) for v in vals[sel][order][:20]) if vals is not None else ()
+        problems.append(InputProblem(labels[int(f)], column, problem, rows, shown))
+
+
+def _check_returns(frame: pd.DataFrame, labels: list[str], problems: list[InputProblem]) -> None:
+    """The contract makes ``resolved_at`` required for a resolved return; early credit needs the
+    review time, since that is when the credit falls due."""
+    resolved = frame["status"].eq(ReturnStatus.RESOLVED).to_numpy(dtype=bool, copy=True)
+    early = (
+        frame["credit_issue_stage"].eq(CreditIssueStage.REVIEWED)
+        & frame["status"].isin([ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED])
+    ).to_numpy(dtype=bool, copy=True)
+    for condition, column, problem in (
+        (resolved, "resolved_at", "empty although the status is resolved"),
+        (early, "reviewed_at", "empty although credit is released at review (early credit)"),
+    ):
+        missing = condition & frame[column].isna().to_numpy(dtype=bool, copy=True)
+        if missing.any():
+            _add_rows(problems, labels, frame, missing, column, problem, frame["return_id"])
+
+
+def _check_ledger(frame: pd.DataFrame, labels: list[str], problems: list[InputProblem]) -> None:
+    """Ledger amounts are never negative: the direction is ``operation_type``'s."""
+    negative = (frame["amount"] < 0).to_numpy(dtype=bool, copy=True)
+    if negative.any():
+        _add_rows(problems, labels, frame, negative, "amount",
+                  "negative amount (the direction is operation_type's)", frame["amount"].astype(str))
