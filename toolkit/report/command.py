@@ -1,0 +1,53 @@
+"""``toolkit report RUN_DIR [--out DIR]``: render the report of a reconcile run folder.
+
+Prints the run's one-screen summary and where the report files are; the exit status is the run's
+own (0 no high or medium break, 1 at least one), or 2 when the folder is not a reconcile run.
+This module parses flags and prints; it must never compute or render anything itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from toolkit.report import write_report
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
+                        help="a folder written by `toolkit reconcile --out`")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=None,
+                        help="write report.html and report.xlsx here (default: RUN_DIR)")
+
+
+def _one_screen(summary: dict[str, Any]) -> str:
+    """The reconciler's one-screen summary; a minimal one while that module is not installed."""
+    try:
+        from toolkit.reconcile.summary_text import format_summary
+    except ImportError:
+        counts = summary["counts"]
+        sev = counts.get("breaks_by_severity", {})
+        lines = [
+            f"Reconciliation as of {summary['as_of']}",
+            f"Conservation check: {'ties out' if summary['conservation'].get('ok') else 'DOES NOT TIE OUT'}",
+            f"Breaks: {counts.get('breaks', 0)} (high {sev.get('high', 0)}, medium "
+            f"{sev.get('medium', 0)}, low {sev.get('low', 0)})",
+        ]
+        lines += [f"Money at risk {c}: {m.get('at_risk', '')}" for c, m in sorted(summary["money"].items())]
+        return "\n".join(lines)
+    return format_summary(summary)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = write_report(args.run_dir, args.out)
+    summary = json.loads((Path(args.run_dir) / "summary.json").read_text(encoding="utf-8"))
+    print(_one_screen(summary))
+    print(f"Report (HTML):  {paths.html}")
+    print(f"Report (Excel): {paths.xlsx}")
+    for extra in paths.csv_overflow:
+        print(f"Rows beyond Excel's row limit: {extra}")
+    return int(summary["exit_status"])

@@ -1,0 +1,352 @@
+"""The Excel workbook of the report: the sheets a controller hands to whoever fixes the breaks.
+
+Sheets: Summary (tie-out, headline per currency, breaks by reason, aging), Breaks (one row per
+break, autofilter), Roll-forward (liability per currency), Balances (one row per wallet), Run info
+(inputs, settings, the meaning of every reason). Money cells are real numbers with the currency's
+own format (0 decimals JPY, 3 KWD, 2 others; negatives red); headers are frozen and filterable.
+
+Detail that does not fit under Excel's row limit goes to a CSV beside the workbook and the Summary
+sheet says where; :data:`EXCEL_ROW_LIMIT` is a module constant so tests can lower it.
+Amounts are written from the run's decimal strings as ``Decimal`` (never through a float); the
+workbook is streamed row by row (xlsxwriter ``constant_memory``), so cells are written in order.
+This module lays out cells; it must never compute a reconciliation figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.contract import BREAK_SEVERITY, Severity
+from toolkit.io.output import write_csv
+from toolkit.money import CURRENCY_EXPONENTS, format_minor, parse_money_column
+from toolkit.report.model import REASON_DEFINITIONS, ReportModel
+
+__all__ = ["EXCEL_ROW_LIMIT", "write_workbook"]
+
+#: Rows per worksheet in Excel (header included). Tests lower it to exercise the CSV overflow.
+EXCEL_ROW_LIMIT = 1_048_576
+
+#: Money columns of breaks.csv and balances.csv (written as numbers in the row's currency).
+BREAK_MONEY = ("expected_amount", "actual_amount", "difference")
+BALANCE_MONEY = (
+    "opening", "refund_credits", "bonus_credits", "other_credits", "redemptions",
+    "redemption_refunds", "expiries", "cancellations", "voids", "adjustments", "other",
+    "closing", "reported_closing", "difference",
+)
+_INT_COLUMNS = ("age_days", "rows")
+_MAX_WIDTH = 60
+_SEVERITY_RANK = {Severity.HIGH.value: 0, Severity.MEDIUM.value: 1, Severity.LOW.value: 2}
+
+
+def _money_format(exp: int) -> str:
+    body = "#,##0" + ("." + "0" * exp if exp else "")
+    return f"{body};[Red]-{body}"
+
+
+@dataclass
+class _Formats:
+    """The workbook's cell formats, created once."""
+
+    money: dict[int, Any]
+    header: Any
+    title: Any
+    bold: Any
+    ok: Any
+    fail: Any
+    integer: Any
+    wrap: Any
+    note: Any
+
+    def for_currency(self, currency: str) -> Any:
+        return self.money[CURRENCY_EXPONENTS.get(currency, 2)]
+
+
+def _formats(book: Any) -> _Formats:
+    return _Formats(
+        money={e: book.add_format({"num_format": _money_format(e)}) for e in sorted(set(CURRENCY_EXPONENTS.values()))},
+        header=book.add_format({"bold": True, "bg_color": "#E8ECF2", "bottom": 1, "text_wrap": True, "valign": "top"}),
+        title=book.add_format({"bold": True, "font_size": 14}),
+        bold=book.add_format({"bold": True}),
+        ok=book.add_format({"bold": True, "font_color": "#1F7A45", "bg_color": "#E6F4EA"}),
+        fail=book.add_format({"bold": True, "font_color": "#B3261E", "bg_color": "#FDECEA"}),
+        integer=book.add_format({"num_format": "#,##0"}),
+        wrap=book.add_format({"text_wrap": True, "valign": "top"}),
+        note=book.add_format({"italic": True, "font_color": "#6B7486"}),
+    )
+
+
+def _dec(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
+def _width(header: str, values: list[str]) -> int:
+    longest = max([len(header)] + [len(v) for v in values[:2000]]) if values else len(header)
+    return min(_MAX_WIDTH, max(8, longest + 2))
+
+
+def _write_table(ws: Any, fmt: _Formats, frame: pd.DataFrame, money: tuple[str, ...]) -> None:
+    """Write ``frame`` (text columns) from A1: header, then one row per record, in order."""
+    columns = list(frame.columns)
+    ccy = frame["currency"].tolist() if "currency" in frame else ["USD"] * len(frame)
+    for j, col in enumerate(columns):
+        ws.write_string(0, j, col, fmt.header)
+    data = [frame[c].tolist() for c in columns]
+    kinds = ["money" if c in money else "int" if c in _INT_COLUMNS else "text" for c in columns]
+    money_fmt = [fmt.for_currency(c) for c in ccy]
+    for i in range(len(frame)):
+        r = i + 1
+        for j, kind in enumerate(kinds):
+            value = data[j][i]
+            if value == "":
+                continue
+            if kind == "money":
+                ws.write_number(r, j, Decimal(value), money_fmt[i])
+            elif kind == "int" and value.lstrip("-").isdigit():
+                ws.write_number(r, j, int(value), fmt.integer)
+            else:
+                ws.write_string(r, j, value)
+    for j, col in enumerate(columns):
+        if kinds[j] == "money":
+            sample = [format_minor(0, "USD")] + [f"{Decimal(v):,}" for v in data[j][:2000] if v]
+            ws.set_column(j, j, _width(col, sample))
+        else:
+            ws.set_column(j, j, _width(col, data[j]))
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+
+
+def _split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that fit on one sheet under the header, and the rest."""
+    fit = EXCEL_ROW_LIMIT - 1
+    return frame.iloc[:fit], frame.iloc[fit:]
+
+
+def _sorted_breaks(model: ReportModel) -> pd.DataFrame:
+    """Breaks to chase first on top: severity, then money at stake, then age, then id."""
+    b = model.breaks
+    order = np.lexsort((
+        b["break_id"].to_numpy(),
+        -b["age"].to_numpy(),
+        -np.abs(b["net"].to_numpy()),
+        b["severity"].map(_SEVERITY_RANK).fillna(3).to_numpy(),
+    ))
+    text_cols = [c for c in b.columns if c not in {"expected", "actual", "net", "risk", "age"}]
+    return b.iloc[order][text_cols].reset_index(drop=True)
+
+
+def _sorted_balances(balances: pd.DataFrame) -> pd.DataFrame:
+    """Wallets that need attention on top: a difference, then a negative closing; then by id."""
+    if balances.empty:
+        return balances
+    diff, _ = parse_money_column(balances["difference"], balances["currency"])
+    closing, _ = parse_money_column(balances["closing"], balances["currency"])
+    attention = np.where(diff.fillna(0).to_numpy() != 0, 0, np.where(closing.fillna(0).to_numpy() < 0, 1, 2))
+    order = np.lexsort((balances["wallet_id"].to_numpy(), balances["currency"].to_numpy(), attention))
+    return balances.iloc[order].reset_index(drop=True)
+
+
+def _summary_sheet(ws: Any, fmt: _Formats, model: ReportModel, notes: list[str]) -> None:
+    s = model.summary
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1 + max(len(model.currencies), 6), 18)
+    ws.write_string(0, 0, "Store-credit reconciliation", fmt.title)
+    ws.write_string(1, 0, "As of")
+    ws.write_string(1, 1, str(s["as_of"]))
+    period = s.get("period") or {}
+    ws.write_string(2, 0, "Period")
+    ws.write_string(2, 1, f"{period.get('first', '')} to {period.get('last', '')}")
+    ws.write_string(3, 0, "Conservation check")
+    ws.write_string(3, 1, "TIES OUT" if model.conservation_ok else "DOES NOT TIE OUT",
+                    fmt.ok if model.conservation_ok else fmt.fail)
+    ws.write_string(4, 0, "Exit status")
+    ws.write_number(4, 1, model.exit_status, fmt.fail if model.exit_status else fmt.ok)
+    ws.write_string(4, 2, "high or medium breaks found" if model.exit_status else "no high or medium breaks")
+    row = 5
+    for note in notes:
+        ws.write_string(row, 0, note, fmt.fail)
+        row += 1
+    row += 1
+
+    ws.write_string(row, 0, "Headline", fmt.bold)
+    for j, h in enumerate(model.headlines):
+        ws.write_string(row, 1 + j, h.currency, fmt.header)
+    lines = (
+        ("Returns expecting credit", "expecting_credit", False),
+        ("Matched (count)", "matched", False),
+        ("Credit expected", "expected_credit", True),
+        ("Matched (amount)", "matched_credit", True),
+        ("Credit issued (linked)", "issued_credit", True),
+        ("Bonus expected", "expected_bonus", True),
+        ("Bonus cost (issued)", "issued_bonus", True),
+        ("Breaks", "breaks", False),
+        ("Breaks, high + medium", "breaks_high_medium", False),
+        ("Money at risk", "at_risk", True),
+    )
+    for label, attr, is_money in lines:
+        row += 1
+        ws.write_string(row, 0, label)
+        for j, h in enumerate(model.headlines):
+            v = getattr(h, attr)
+            if is_money:
+                ws.write_number(row, 1 + j, Decimal(format_minor(v, h.currency)), fmt.for_currency(h.currency))
+            else:
+                ws.write_number(row, 1 + j, v, fmt.integer)
+    row += 2
+
+    ws.write_string(row, 0, "Breaks by reason", fmt.bold)
+    for j, head in enumerate(("Severity", "Count", "Currency", "Expected", "Actual", "Net exposure", "At risk")):
+        ws.write_string(row, 1 + j, head, fmt.header)
+    for r in model.reasons:
+        if r.count == 0:
+            continue
+        for k, line in enumerate(r.lines or ()):
+            row += 1
+            ws.write_string(row, 0, r.reason if k == 0 else "")
+            if k == 0:
+                ws.write_string(row, 1, r.severity)
+            ws.write_number(row, 2, line.count, fmt.integer)
+            ws.write_string(row, 3, line.currency)
+            for j, v in enumerate((line.expected, line.actual, line.net, line.at_risk)):
+                ws.write_number(row, 4 + j, Decimal(format_minor(v, line.currency)), fmt.for_currency(line.currency))
+    row += 2
+
+    ws.write_string(row, 0, "Aging of open breaks (days since release)", fmt.bold)
+    heads = [sev.value for sev in Severity] + ["total"] + [f"at risk {c}" for c in model.currencies]
+    for j, head in enumerate(heads):
+        ws.write_string(row, 1 + j, head, fmt.header)
+    for a in model.aging:
+        row += 1
+        ws.write_string(row, 0, a.label)
+        values = [a.by_severity[sev.value] for sev in Severity] + [a.total]
+        for j, v in enumerate(values):
+            ws.write_number(row, 1 + j, v, fmt.integer)
+        for j, c in enumerate(model.currencies):
+            ws.write_number(row, 1 + len(values) + j, Decimal(format_minor(a.at_risk[c], c)), fmt.for_currency(c))
+
+
+def _rollforward_sheet(ws: Any, fmt: _Formats, model: ReportModel) -> None:
+    moves = [(key, label) for key, label, _v in (model.rollforwards[0].movements if model.rollforwards else ())]
+    heads = ["currency", "opening"] + [k for k, _ in moves] + ["closing", "reported_closing", "difference", "wallets"]
+    for j, h in enumerate(heads):
+        ws.write_string(0, j, h, fmt.header)
+        ws.set_column(j, j, max(12, len(h) + 4))
+    for i, r in enumerate(model.rollforwards):
+        f = fmt.for_currency(r.currency)
+        values = [r.opening] + [dict((k, v) for k, _l, v in r.movements).get(k, 0) for k, _ in moves]
+        values += [r.closing, r.reported_closing, r.difference]
+        ws.write_string(1 + i, 0, r.currency)
+        for j, v in enumerate(values):
+            ws.write_number(1 + i, 1 + j, Decimal(format_minor(v, r.currency)), f)
+        ws.write_number(1 + i, 1 + len(values), r.wallets, fmt.integer)
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, max(len(model.rollforwards), 1), len(heads) - 1)
+    ws.write_string(len(model.rollforwards) + 2, 0,
+                    "closing = opening + every movement (signed); difference = reported_closing - closing",
+                    fmt.note)
+
+
+def _run_info_sheet(ws: Any, fmt: _Formats, model: ReportModel) -> None:
+    s = model.summary
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 2, 12)
+    ws.set_column(3, 3, 70)
+    row = 0
+    ws.write_string(row, 0, "Run", fmt.title)
+    for label, value in (("As of", s["as_of"]), ("Toolkit version", s.get("toolkit_version", ""))):
+        if value:
+            row += 1
+            ws.write_string(row, 0, label)
+            ws.write_string(row, 1, str(value))
+    row += 2
+    ws.write_string(row, 0, "Input files", fmt.bold)
+    for j, h in enumerate(("input", "file", "rows", "sha256")):
+        ws.write_string(row + 1, j, h, fmt.header)
+    row += 1
+    for kind, info in (s.get("inputs") or {}).items():
+        for f in (info or {}).get("files", []) if info else [{}]:
+            row += 1
+            ws.write_string(row, 0, kind)
+            ws.write_string(row, 1, str(f.get("path", "not given")))
+            if isinstance(f.get("rows"), int):
+                ws.write_number(row, 2, f["rows"], fmt.integer)
+            ws.write_string(row, 3, str(f.get("sha256", "")))
+    row += 2
+    ws.write_string(row, 0, "Settings (assumptions)", fmt.bold)
+    settings = s.get("settings") or {}
+    for key in settings:
+        value = settings[key]
+        if value in ({}, None, ""):
+            continue
+        row += 1
+        ws.write_string(row, 0, key)
+        ws.write_string(row, 1, str(value))
+    row += 2
+    ws.write_string(row, 0, "Break reasons", fmt.bold)
+    for j, h in enumerate(("reason", "severity", "", "meaning")):
+        if h:
+            ws.write_string(row + 1, j, h, fmt.header)
+    row += 1
+    for reason, text in REASON_DEFINITIONS.items():
+        row += 1
+        ws.write_string(row, 0, str(reason))
+        ws.write_string(row, 1, BREAK_SEVERITY[reason].value)
+        ws.write_string(row, 3, text)
+
+
+def write_workbook(model: ReportModel, balances: pd.DataFrame, path: Path) -> tuple[Path, ...]:
+    """Write the workbook to ``path``; rows beyond the sheet limit go to CSVs beside it.
+
+    Parameters
+    ----------
+    model: the report model.
+    balances: ``balances.csv`` as text, one row per wallet.
+    path: the ``.xlsx`` file to write.
+
+    Returns
+    -------
+    The overflow CSV files written (empty when everything fit).
+
+    Example
+    -------
+    >>> write_workbook(model, run.balances, Path("/tmp/report.xlsx"))  # doctest: +SKIP
+    ()
+    """
+    breaks = _sorted_breaks(model)
+    wallets = _sorted_balances(balances)
+    breaks_fit, breaks_rest = _split(breaks)
+    wallets_fit, wallets_rest = _split(wallets)
+    overflow: list[Path] = []
+    notes: list[str] = []
+    for name, rest, total, sheet in (
+        ("report_breaks_overflow.csv", breaks_rest, len(breaks), "Breaks"),
+        ("report_balances_overflow.csv", wallets_rest, len(wallets), "Balances"),
+    ):
+        if len(rest):
+            target = path.parent / name
+            write_csv(rest, target)
+            overflow.append(target)
+            notes.append(
+                f"{sheet}: {total:,} rows; the first {total - len(rest):,} are on sheet {sheet}, "
+                f"the other {len(rest):,} are in {name} (Excel holds {EXCEL_ROW_LIMIT:,} rows a sheet)."
+            )
+    created = datetime.fromisoformat(str(model.summary["as_of"]).replace("Z", "+00:00"))
+    with pd.ExcelWriter(path, engine="xlsxwriter",
+                        engine_kwargs={"options": {"constant_memory": True}}) as writer:
+        book = writer.book
+        # A fixed creation time (the run's as-of) keeps the workbook byte-identical across renders.
+        book.set_properties({"title": "Store-credit reconciliation", "created": created.replace(tzinfo=None)})
+        fmt = _formats(book)
+        _summary_sheet(book.add_worksheet("Summary"), fmt, model, notes)
+        _write_table(book.add_worksheet("Breaks"), fmt, breaks_fit, BREAK_MONEY)
+        _rollforward_sheet(book.add_worksheet("Roll-forward"), fmt, model)
+        _write_table(book.add_worksheet("Balances"), fmt, wallets_fit, BALANCE_MONEY)
+        _run_info_sheet(book.add_worksheet("Run info"), fmt, model)
+    return tuple(overflow)
