@@ -26,7 +26,17 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CHOICES", "ChoiceCoefficients", "ChoiceFeatures", "choice_probabilities", "draw_choices"]
+__all__ = [
+    "CHOICES",
+    "COEFFICIENT_NAMES",
+    "ChoiceCoefficients",
+    "ChoiceFeatures",
+    "choice_probabilities",
+    "design",
+    "draw_choices",
+    "log_likelihood",
+    "log_likelihood_hessian",
+]
 
 #: The alternatives, in column order of every probability array.
 CHOICES: tuple[str, str, str] = ("refund", "store_credit", "exchange")
@@ -42,6 +52,13 @@ class ChoiceCoefficients(BaseModel):
     of refunders to credit (Loop: a Shop-Now bonus plus a handling fee shift ~20 % of refunds,
     about half of it the bonus). Fees act like half a bonus of the same size. Defects push toward
     refund; higher values push slightly toward refund. All are assumptions until calibrated.
+
+    Derivation (typical return: no bonus, no fee, customer-borne, typical value):
+    ``P = (1, e^asc_credit, e^asc_exchange) / sum``; ``e^-2.38 = 0.093`` and ``e^-1.50 = 0.223``
+    give ``(0.760, 0.070, 0.170)``. With ``bonus_coef = 8`` a 10 % bonus multiplies the credit
+    odds by ``e^0.8 = 2.23``: refund falls from 76.0 % to 70.0 % (8 % of refunders move), credit
+    rises to 14.4 %, about half of Loop's ~20 % bonus-plus-fee shift. The point elasticity of
+    uptake at 10 % is ``8 x 0.10 x (1 - 0.144) = 0.68``. ``fee_coef = bonus_coef / 2``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,10 +73,12 @@ class ChoiceCoefficients(BaseModel):
     value_coef_exchange: float = -0.2
 
     def as_array(self) -> np.ndarray:
+        """The coefficients as a float array in field (:data:`COEFFICIENT_NAMES`) order."""
         return np.array([getattr(self, n) for n in type(self).model_fields], dtype=float)
 
     @classmethod
     def from_array(cls, values: np.ndarray) -> ChoiceCoefficients:
+        """Inverse of :meth:`as_array`."""
         return cls(**dict(zip(cls.model_fields, (float(v) for v in values), strict=True)))
 
 
@@ -122,3 +141,78 @@ def draw_choices(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """
     cdf = np.cumsum(probabilities, axis=1)
     return (uniforms[:, None] >= cdf[:, :-1]).sum(axis=1).astype(np.int8)
+
+
+# --- Estimation: log-likelihood, gradient and Hessian of the logit --------------------------------
+
+#: Coefficient names in :meth:`ChoiceCoefficients.as_array` order.
+COEFFICIENT_NAMES: tuple[str, ...] = tuple(ChoiceCoefficients.model_fields)
+
+
+def design(x: ChoiceFeatures) -> np.ndarray:
+    """Attributes of every alternative, shape ``(n, 3, K)``: ``utilities = design @ coefficients``.
+
+    Row ``[i, j]`` holds what multiplies each coefficient in alternative ``j``'s utility; the refund
+    row is all zeros because refund is the reference.
+    """
+    n = len(x)
+    k = {name: i for i, name in enumerate(COEFFICIENT_NAMES)}
+    z = np.zeros((n, 3, len(COEFFICIENT_NAMES)))
+    z[:, STORE_CREDIT, k["asc_credit"]] = 1.0
+    z[:, STORE_CREDIT, k["bonus_coef"]] = x.bonus_frac
+    z[:, STORE_CREDIT, k["fee_coef"]] = x.fee_frac
+    z[:, STORE_CREDIT, k["retailer_borne_credit"]] = x.retailer_borne
+    z[:, STORE_CREDIT, k["value_coef_credit"]] = x.log_value_rel
+    z[:, EXCHANGE, k["asc_exchange"]] = 1.0
+    z[:, EXCHANGE, k["fee_coef"]] = x.fee_frac
+    z[:, EXCHANGE, k["retailer_borne_exchange"]] = x.retailer_borne
+    z[:, EXCHANGE, k["value_coef_exchange"]] = x.log_value_rel
+    return z
+
+
+def _probabilities_from_design(beta: np.ndarray, z: np.ndarray) -> np.ndarray:
+    u = z @ beta
+    u -= u.max(axis=1, keepdims=True)
+    e = np.exp(u)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def log_likelihood(beta: np.ndarray, z: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log-likelihood of observed choices and its analytic gradient.
+
+    Parameters
+    ----------
+    beta: coefficients in :data:`COEFFICIENT_NAMES` order.
+    z: attributes from :func:`design`, shape ``(n, 3, K)``.
+    chosen: index of the chosen alternative per row (0 refund, 1 store credit, 2 exchange).
+
+    Returns
+    -------
+    (ll, gradient): ``sum_i log P_i(chosen_i)`` and ``sum_i (z_i,chosen - sum_j P_ij z_ij)``.
+
+    Example
+    -------
+    >>> x = ChoiceFeatures(*(np.zeros(2) for _ in range(4)))
+    >>> ll, g = log_likelihood(np.zeros(8), design(x), np.array([0, 1]))
+    >>> bool(round(ll, 4) == round(2 * float(np.log(1 / 3)), 4))
+    True
+    """
+    u = z @ beta
+    u_max = u.max(axis=1, keepdims=True)
+    e = np.exp(u - u_max)
+    total = e.sum(axis=1)
+    rows = np.arange(len(chosen))
+    ll = float((u[rows, chosen] - u_max[:, 0] - np.log(total)).sum())
+    p = e / total[:, None]
+    expected = np.einsum("nj,njk->nk", p, z)
+    gradient = (z[rows, chosen, :] - expected).sum(axis=0)
+    return ll, gradient
+
+
+def log_likelihood_hessian(beta: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Analytic Hessian of :func:`log_likelihood` (negative semi-definite; it does not depend on
+    the observed choices): ``-sum_i sum_j P_ij (z_ij - zbar_i)(z_ij - zbar_i)^T``."""
+    p = _probabilities_from_design(beta, z)
+    zbar = np.einsum("nj,njk->nk", p, z)
+    dz = z - zbar[:, None, :]
+    return -np.einsum("nj,njk,njl->kl", p, dz, dz)
