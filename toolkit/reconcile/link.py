@@ -1,0 +1,347 @@
+"""Linking: what each ledger row is, which return each credit belongs to, and what undoes what.
+
+Owns the ledger side's vocabulary (``docs/contract.md``: roles, cancelled issue rows, clawbacks)
+and the two ways an issue row finds its return: by reference (``external_event_description``
+names the return) and by fallback (same email, currency, expected amount, inside the issue window,
+exactly one candidate). Ambiguity is reported, never guessed.
+
+Everything here is vectorized over the whole ledger, except the fallback's final one-to-one
+assignment, which walks only the unreferenced PostCo-workflow rows that still compete for a return.
+It must never decide whether a link is a break: that is :mod:`toolkit.reconcile.classify`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.contract import (
+    CreditIssueStage,
+    CreditKind,
+    EndReason,
+    LedgerType,
+    Link,
+    OperationType,
+    ResolutionType,
+    ReturnStatus,
+    Role,
+)
+from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
+from toolkit.settings import ReconcileSettings
+
+__all__ = ["Expectations", "Links", "expect", "link"]
+
+NO = -1  #: "no return" / "no row" in index arrays
+_US_PER_HOUR = 3_600_000_000
+_TOKEN = re.compile(r"[^\s,;:()\[\]{}'\"<>|/]+")
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What each return should receive, as arrays aligned with the returns frame.
+
+    Attributes
+    ----------
+    expects_credit: the contract's *expects credit*.
+    zero_credit: resolved (or early-released) store-credit/mixed return whose credit is 0; any
+        refund credit on it is a ``credit_amount_mismatch`` against 0.
+    release_us: release time in microseconds since the epoch (UTC); ``NO`` when not released.
+    due_us: release time + issue window; ``NO`` when not released.
+    expected_credit, expected_bonus: minor units of the return's currency (0 unless expecting).
+    """
+
+    expects_credit: np.ndarray
+    zero_credit: np.ndarray
+    release_us: np.ndarray
+    due_us: np.ndarray
+    expected_credit: np.ndarray
+    expected_bonus: np.ndarray
+
+
+@dataclass(frozen=True)
+class Links:
+    """Every ledger row's role and link, as arrays aligned with the ledger frame.
+
+    Attributes
+    ----------
+    role: the ``ledger.csv`` role of each row.
+    is_issue: ``WALLET_ACTION_START`` + ``ADD``.
+    is_bonus: the issue row is a bonus credit (``credit_kind`` or its fallback rule).
+    cancelled: an issue row a ``VOID`` or a ``CANCEL`` end undoes.
+    signed: amount with the direction of ``operation_type`` (minor units).
+    created_us: ``created_date`` in microseconds since the epoch (UTC).
+    ret: index of the linked return (``NO`` when none); for clawbacks the return they name.
+    link: ``reference``, ``fallback`` or ``none`` per row.
+    orphan: issue rows that are ``orphan_credit``.
+    ambiguous: issue rows that are ``ambiguous_match``.
+    clawback: ``MANUAL`` ``SUBTRACT`` rows naming a return (``ret`` says which).
+    """
+
+    role: np.ndarray
+    is_issue: np.ndarray
+    is_bonus: np.ndarray
+    cancelled: np.ndarray
+    signed: np.ndarray
+    created_us: np.ndarray
+    ret: np.ndarray
+    link: np.ndarray
+    orphan: np.ndarray
+    ambiguous: np.ndarray
+    clawback: np.ndarray
+
+    @property
+    def credited(self) -> np.ndarray:
+        """Uncancelled issue rows linked to a return: the credits every return check counts."""
+        return self.is_issue & ~self.cancelled & (self.ret != NO)
+
+
+def epoch_us(stamps: pd.Series) -> np.ndarray:
+    """Microseconds since the epoch of a UTC timestamp column; ``NaT`` becomes ``NO``."""
+    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+    values[stamps.isna().to_numpy()] = NO
+    return values
+
+
+def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
+    """What each return expects, by the contract's rules, in minor units of its own currency.
+
+    ``expected_credit = store_credit_amount × credit_pct / 100`` and ``expected_bonus =
+    bonus_credit_amount × bonus_pct / 100`` when the bonus reaches ``bonus_min`` (else 0), both
+    rounded half up; both are 0 for a return that does not expect credit (yet).
+    """
+    status = returns["status"]
+    early = returns["credit_issue_stage"].eq(CreditIssueStage.REVIEWED).to_numpy(dtype=bool)
+    at_review_or_later = status.isin(
+        [ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED]
+    ).to_numpy(dtype=bool)
+    resolved = status.eq(ReturnStatus.RESOLVED).to_numpy(dtype=bool)
+    reached = np.where(early, at_review_or_later, resolved)
+    credit_resolution = returns["resolution_type"].isin(
+        [ResolutionType.STORE_CREDIT, ResolutionType.MIXED]).to_numpy(dtype=bool)
+    base = returns["store_credit_amount"].to_numpy(dtype=np.int64)
+    expects = credit_resolution & reached & (base > 0)
+    zero_credit = credit_resolution & reached & (base == 0)
+
+    release = np.where(early, epoch_us(returns["reviewed_at"]), epoch_us(returns["resolved_at"]))
+    release = np.where(expects, release, NO)
+    window = settings.issue_window_hours * _US_PER_HOUR
+    due = np.where(expects, release + window, NO)
+
+    bonus_amount = returns["bonus_credit_amount"].to_numpy(dtype=np.int64)
+    minimum = returns["currency"].map(
+        {c: settings.bonus_min_minor(c) for c in CURRENCY_EXPONENTS}).to_numpy(dtype=np.int64)
+    expected_credit = np.where(expects, scale_minor_array(base, settings.credit_pct), 0)
+    bonus = np.where(bonus_amount >= minimum, scale_minor_array(bonus_amount, settings.bonus_pct), 0)
+    expected_bonus = np.where(expects, bonus, 0)
+    return Expectations(expects, zero_credit, release, due, expected_credit, expected_bonus)
+
+
+def link(
+    returns: pd.DataFrame, ledger: pd.DataFrame, exp: Expectations, settings: ReconcileSettings
+) -> Links:
+    """Roles, cancellations, reference links, fallback links, orphans and ambiguous rows.
+
+    Parameters
+    ----------
+    returns, ledger: typed frames from :mod:`toolkit.io.readers`.
+    exp: what each return expects (:func:`expect`).
+    settings: tolerance, issue window and the PostCo workflow id.
+
+    Returns
+    -------
+    Links aligned with ``ledger``.
+    """
+    m = len(ledger)
+    type_ = ledger["type"]
+    add = ledger["operation_type"].eq(OperationType.ADD).to_numpy(dtype=bool)
+    amount = ledger["amount"].to_numpy(dtype=np.int64)
+    signed = np.where(add, amount, -amount)
+    is_start = type_.eq(LedgerType.WALLET_ACTION_START).to_numpy(dtype=bool)
+    is_issue = is_start & add
+    is_bonus = is_issue & ledger["kind"].eq(CreditKind.BONUS_CREDIT).to_numpy(dtype=bool)
+    reference = ledger["reference"]
+    has_ref = (reference != "").to_numpy(dtype=bool)
+    postco = ledger["issuer_id"].eq(settings.postco_workflow_id.strip()).to_numpy(dtype=bool)
+    created = epoch_us(ledger["created_date"])
+
+    is_void = type_.eq(LedgerType.VOID).to_numpy(dtype=bool)
+    is_end = type_.eq(LedgerType.WALLET_ACTION_END).to_numpy(dtype=bool)
+    end_reason = ledger["end_reason"]
+    cancel_end = is_end & end_reason.eq(EndReason.CANCEL).to_numpy(dtype=bool)
+    voided = ledger["transaction_id"].isin(
+        ledger.loc[is_void, "voided_transaction_id"].loc[lambda s: s != ""]).to_numpy(dtype=bool)
+    action = ledger["wallet_action_id"]
+    ended = (action != "").to_numpy(dtype=bool) & action.isin(
+        action[cancel_end].loc[lambda s: s != ""]).to_numpy(dtype=bool)
+    cancelled = is_issue & (voided | ended)
+
+    ret = np.full(m, NO, dtype=np.int64)
+    index = _return_index(returns["return_key"])
+    refd = np.flatnonzero(is_issue & has_ref)
+    if len(refd):
+        ret[refd] = index.get_indexer(reference.to_numpy()[refd])
+    link_kind = np.full(m, Link.NONE.value, dtype=object)
+    link_kind[is_issue & (ret != NO)] = Link.REFERENCE.value
+    orphan = is_issue & ~cancelled & has_ref & (ret == NO)
+
+    ambiguous = np.zeros(m, dtype=bool)
+    pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
+    if len(pool):
+        fb_ret, fb_ambiguous = _fallback(returns, ledger, exp, settings, pool, ret, is_bonus,
+                                         cancelled, created)
+        linked = fb_ret != NO
+        ret[pool[linked]] = fb_ret[linked]
+        link_kind[pool[linked]] = Link.FALLBACK.value
+        ambiguous[pool[fb_ambiguous]] = True
+        orphan[pool[~linked & ~fb_ambiguous]] = True
+
+    clawback = (
+        type_.eq(LedgerType.MANUAL).to_numpy(dtype=bool) & ~add
+    )
+    if clawback.any():
+        named = _named_returns(ledger, np.flatnonzero(clawback), index)
+        clawback[np.flatnonzero(clawback)] = named != NO
+        ret[clawback] = named[named != NO]
+        link_kind[clawback] = Link.REFERENCE.value
+
+    role = _roles(ledger, is_issue, is_bonus, has_ref, postco, is_end, is_void)
+    return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
+                 link_kind.astype(str), orphan, ambiguous, clawback)
+
+
+def _return_index(keys: pd.Series) -> pd.Index:
+    """Index from a return key to its row; if two ids differ only by a leading ``#`` the first
+    row wins (positions stay those of the returns frame)."""
+    index = pd.Index(keys)
+    if index.is_unique:
+        return index
+    first = ~keys.duplicated(keep="first").to_numpy()
+    filler = "\x00" + pd.Series(np.arange(len(keys))).astype(str).to_numpy(dtype=object)
+    return pd.Index(np.where(first, keys.to_numpy(dtype=object), filler))
+
+
+def _roles(
+    ledger: pd.DataFrame, is_issue: np.ndarray, is_bonus: np.ndarray, has_ref: np.ndarray,
+    postco: np.ndarray, is_end: np.ndarray, is_void: np.ndarray,
+) -> np.ndarray:
+    type_ = ledger["type"]
+    end_reason = ledger["end_reason"].to_numpy()
+    conditions = [
+        is_issue & (has_ref | postco) & is_bonus,
+        is_issue & (has_ref | postco),
+        is_issue,
+        type_.eq(LedgerType.REDEEM).to_numpy(dtype=bool),
+        type_.eq(LedgerType.PAYMENT_METHOD_REFUND).to_numpy(dtype=bool),
+        is_end & (end_reason == EndReason.EXPIRATION.value),
+        is_end & (end_reason == EndReason.CANCEL.value),
+        is_void,
+        type_.isin([LedgerType.MANUAL, LedgerType.BULK]).to_numpy(dtype=bool),
+    ]
+    choices = [Role.BONUS_CREDIT, Role.REFUND_CREDIT, Role.OTHER_CREDIT, Role.REDEMPTION,
+               Role.REDEMPTION_REFUND, Role.EXPIRY, Role.CANCELLATION, Role.VOID,
+               Role.ADJUSTMENT]
+    return np.select(conditions, [c.value for c in choices], default=Role.OTHER.value).astype(str)
+
+
+def _fallback(
+    returns: pd.DataFrame, ledger: pd.DataFrame, exp: Expectations, settings: ReconcileSettings,
+    pool: np.ndarray, ret: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray,
+    created: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Link unreferenced PostCo-workflow rows ``pool`` by email, currency, amount and window.
+
+    Returns the linked return per pool row (``NO`` when none) and the ambiguous mask.
+    """
+    n = len(returns)
+    # Returns that already hold an uncancelled credit of a kind by reference are not candidates.
+    held = np.zeros((2, n), dtype=bool)
+    referenced = (ret != NO) & ~cancelled
+    held[is_bonus[referenced].astype(int), ret[referenced]] = True
+    want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
+
+    emails, _ = pd.factorize(pd.concat(
+        [returns["email_key"], ledger["email_key"].iloc[pool]], ignore_index=True))
+    currencies, _ = pd.factorize(pd.concat(
+        [returns["currency"], ledger["currency"].iloc[pool]], ignore_index=True))
+    rows = pd.DataFrame({
+        "p": np.arange(len(pool)),
+        "email": emails[n:], "ccy": currencies[n:],
+        "bonus": is_bonus[pool].astype(np.int8),
+        "amount": ledger["amount"].to_numpy(dtype=np.int64)[pool],
+        "created": created[pool],
+    })
+    cands = []
+    for bonus in (0, 1):
+        eligible = np.flatnonzero(want[bonus])
+        cands.append(pd.DataFrame({
+            "r": eligible, "email": emails[eligible], "ccy": currencies[eligible],
+            "bonus": np.int8(bonus),
+            "expected": (exp.expected_bonus if bonus else exp.expected_credit)[eligible],
+            "release": exp.release_us[eligible],
+        }))
+    pairs = rows.merge(pd.concat(cands, ignore_index=True), on=["email", "ccy", "bonus"])
+    window = settings.issue_window_hours * _US_PER_HOUR
+    fits = (
+        (np.abs(pairs["amount"] - pairs["expected"]) <= settings.amount_tolerance)
+        & (pairs["created"] >= pairs["release"])
+        & (pairs["created"] <= pairs["release"] + window)
+    )
+    pairs = pairs.loc[fits, ["p", "r", "bonus"]]
+
+    out = np.full(len(pool), NO, dtype=np.int64)
+    ambiguous = np.zeros(len(pool), dtype=bool)
+    if pairs.empty:
+        return out, ambiguous
+    # Rows in (created_date, transaction_id) order; a return taken by an earlier row is no longer
+    # a candidate. Rows and returns that compete with nobody are settled at once, vectorized.
+    per_row = pairs.groupby("p")["r"].transform("size").to_numpy()
+    per_ret = pairs.groupby(["r", "bonus"])["p"].transform("size").to_numpy()
+    alone = (per_row == 1) & (per_ret == 1)
+    out[pairs["p"].to_numpy()[alone]] = pairs["r"].to_numpy()[alone]
+    contested = pairs.loc[~alone]
+    if contested.empty:
+        return out, ambiguous
+    order = pd.DataFrame({
+        "p": np.unique(contested["p"].to_numpy()),
+    })
+    order["created"] = created[pool[order["p"]]]
+    order["tid"] = ledger["transaction_id"].to_numpy()[pool[order["p"]]]
+    order = order.sort_values(["created", "tid"], kind="stable")
+    options = contested.groupby("p")[["r", "bonus"]].apply(
+        lambda g: list(zip(g["r"].tolist(), g["bonus"].tolist())))
+    taken: set[tuple[int, int]] = set()
+    for p in order["p"].tolist():
+        free = [c for c in options[p] if c not in taken]
+        if len(free) == 1:
+            out[p] = free[0][0]
+            taken.add(free[0])
+        elif len(free) > 1:
+            ambiguous[p] = True
+    return out, ambiguous
+
+
+def _named_returns(ledger: pd.DataFrame, rows: np.ndarray, index: pd.Index) -> np.ndarray:
+    """The return each clawback row names in its reference or note (``NO`` when none).
+
+    A note *names* a return when one of its words (split on spaces and punctuation, a leading
+    ``#`` ignored) is the return id; a word merely containing an id (``R-12`` in ``R-123``) does
+    not count.
+    """
+    refs = ledger["reference"].to_numpy()[rows]
+    found = index.get_indexer(refs)
+    pending = np.flatnonzero(found == NO)
+    if len(pending):
+        words = [
+            (i, w.lstrip("#").rstrip("."))
+            for i in pending for w in _TOKEN.findall(str(ledger["note"].iat[rows[i]]))
+        ]
+        if words:
+            owner = np.array([i for i, _ in words], dtype=np.int64)
+            hit = index.get_indexer([w for _, w in words])
+            # The first word that is a return id wins; words come in reading order.
+            for i, k in zip(owner[hit != NO][::-1], hit[hit != NO][::-1]):
+                found[i] = k
+    return found

@@ -1,0 +1,288 @@
+"""The ``summary.json`` of a reconciliation: counts, money, liability, conservation, daily series.
+
+Owns the shape documented in ``docs/contract.md`` ("summary.json"); reports render it and never
+recompute. Every reason, outcome and role appears with 0 when absent; money is text in the
+currency's precision. Conservation is recomputed here from the output tables themselves (rows)
+and from the typed partitions behind them (money), per currency. This module must never decide
+a break.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.contract import (
+    BREAK_SEVERITY,
+    BreakReason,
+    Outcome,
+    Role,
+    RowOutcome,
+    Severity,
+)
+from toolkit.io.readers import InputTable
+from toolkit.money import CURRENCY_EXPONENTS, format_minor
+from toolkit.reconcile.balances import BUCKETS, liability
+from toolkit.reconcile.classify import ReturnState
+from toolkit.reconcile.link import NO, Expectations, Links
+from toolkit.reconcile.tables import iso_utc
+
+__all__ = ["RunFacts", "build_summary"]
+
+LARGEST = 50
+_AT_RISK = [r.value for r in BreakReason if BREAK_SEVERITY[r] is not Severity.LOW]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """Everything a summary is made of (typed, minor units), gathered by the engine."""
+
+    settings: dict[str, Any]
+    as_of_us: int
+    returns_input: InputTable
+    ledger_input: InputTable
+    notifications_input: InputTable | None
+    returns: pd.DataFrame
+    ledger: pd.DataFrame
+    exp: Expectations
+    links: Links
+    state: ReturnState
+    typed_breaks: pd.DataFrame  # rows of breaks_text, typed: amounts, currency, severity, id
+    breaks_text: pd.DataFrame
+    returns_text: pd.DataFrame
+    ledger_text: pd.DataFrame
+    wallets: pd.DataFrame
+    zone: str
+
+
+def build_summary(f: RunFacts) -> dict[str, Any]:
+    """``summary.json`` as a dict (JSON-ready: text, ints, bools, lists)."""
+    from toolkit import __version__
+
+    breaks = f.breaks_text
+    high_or_medium = int(breaks["severity"].isin([Severity.HIGH, Severity.MEDIUM]).sum())
+    counts = {
+        "breaks": len(breaks),
+        "breaks_by_reason": _zero_filled(breaks["reason"], [r.value for r in BreakReason]),
+        "breaks_by_severity": _zero_filled(breaks["severity"], [s.value for s in Severity]),
+        "returns_by_outcome": _zero_filled(f.returns_text["outcome"], [o.value for o in Outcome]),
+        "ledger_by_role": _zero_filled(f.ledger_text["role"], [r.value for r in Role]),
+        "ledger_by_outcome": _zero_filled(f.ledger_text["outcome"],
+                                          [o.value for o in RowOutcome]),
+    }
+    stamps = np.concatenate([
+        _epoch(f.returns["created_at"]), f.links.created_us,
+    ]) if len(f.returns) + len(f.ledger) else np.zeros(0, dtype=np.int64)
+    stamps = stamps[stamps != NO]
+    period = {
+        "first": iso_utc(np.array([stamps.min()]))[0] if len(stamps) else "",
+        "last": iso_utc(np.array([stamps.max()]))[0] if len(stamps) else "",
+    }
+    return {
+        "toolkit_version": __version__,
+        "as_of": iso_utc(np.array([f.as_of_us]))[0],
+        "period": period,
+        "settings": f.settings,
+        "inputs": {
+            "returns": f.returns_input.to_summary(),
+            "ledger": f.ledger_input.to_summary(),
+            "notifications": f.notifications_input.to_summary()
+            if f.notifications_input is not None else None,
+        },
+        "counts": counts,
+        "money": _money(f),
+        "liability": _liability(f.wallets),
+        "conservation": _conservation(f),
+        "daily": _daily(f),
+        "largest_breaks": _largest(f.typed_breaks, breaks),
+        "exit_status": 1 if high_or_medium else 0,
+    }
+
+
+def _zero_filled(values: pd.Series, names: list[str]) -> dict[str, int]:
+    counts = values.value_counts()
+    return {name: int(counts.get(name, 0)) for name in names}
+
+
+def _epoch(stamps: pd.Series) -> np.ndarray:
+    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+    values[stamps.isna().to_numpy()] = NO
+    return values
+
+
+def _fmt(amount: int, currency: str) -> str:
+    return format_minor(int(amount), currency)
+
+
+def _currencies(f: RunFacts) -> list[str]:
+    return sorted(set(f.returns["currency"].unique()) | set(f.ledger["currency"].unique()))
+
+
+def _money(f: RunFacts) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ret_ccy = f.returns["currency"].to_numpy(dtype=object)
+    row_ccy = f.ledger["currency"].to_numpy(dtype=object)
+    tb = f.typed_breaks
+    risk = _risk_amount(tb)
+    for c in _currencies(f):
+        sel = ret_ccy == c
+        rows = row_ccy == c
+        by_role = {
+            role.value: _fmt(f.links.signed[rows & (f.links.role == role.value)].sum(), c)
+            for role in Role
+        }
+        in_ccy = (tb["currency"].to_numpy(dtype=object) == c) & tb["severity"].isin(
+            [Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
+        by_reason = {
+            reason: _fmt(risk[in_ccy & (tb["reason"].to_numpy(dtype=object) == reason)].sum(), c)
+            for reason in _AT_RISK
+        }
+        out[c] = {
+            "expected_credit": _fmt(f.exp.expected_credit[sel].sum(), c),
+            "issued_credit": _fmt(f.state.issued_credit[sel].sum(), c),
+            "expected_bonus": _fmt(f.exp.expected_bonus[sel].sum(), c),
+            "issued_bonus": _fmt(f.state.issued_bonus[sel].sum(), c),
+            "by_role": by_role,
+            "at_risk": _fmt(risk[in_ccy].sum(), c),
+            "at_risk_by_reason": by_reason,
+        }
+    return out
+
+
+def _risk_amount(tb: pd.DataFrame) -> np.ndarray:
+    """Money a break puts at risk: |difference|, else |actual|, else |expected| (minor units)."""
+    amount = tb["difference"].fillna(tb["actual"]).fillna(tb["expected"]).fillna(0)
+    return np.abs(amount.to_numpy(dtype=np.int64))
+
+
+def _liability(wallets: pd.DataFrame) -> dict[str, Any]:
+    out = {}
+    for c, sums in liability(wallets).items():
+        out[c] = {
+            "opening": _fmt(sums["opening"], c),
+            "movements": {col: _fmt(sums[col], c) for col in BUCKETS.values()},
+            "closing": _fmt(sums["closing"], c),
+            "reported_closing": _fmt(sums["reported_closing"], c),
+            "difference": _fmt(sums["difference"], c),
+            "wallets": sums["wallets"],
+        }
+    return out
+
+
+def _conservation(f: RunFacts) -> dict[str, Any]:
+    """Rows: every input row in exactly one output row. Money: per currency, what came in
+    equals what the outputs account for (see ``docs/reconcile.md``)."""
+    rows: dict[str, Any] = {}
+    ok = True
+    for name, table, text, key in (
+        ("returns", f.returns_input, f.returns_text, "return_id"),
+        ("ledger", f.ledger_input, f.ledger_text, "transaction_id"),
+    ):
+        read = sum(x.rows for x in table.files)
+        entry = {
+            "read": read,
+            "duplicates_collapsed": table.duplicates_collapsed,
+            "input": table.rows,
+            "output": len(text),
+            "distinct_in_output": int(text[key].nunique()),
+        }
+        entry["ok"] = bool(
+            read - table.duplicates_collapsed == table.rows == len(text)
+            == entry["distinct_in_output"]
+            and set(text[key]) == set(table.frame[key])
+        )
+        ok &= entry["ok"]
+        rows[name] = entry
+
+    money: dict[str, Any] = {}
+    row_ccy = f.ledger["currency"].to_numpy(dtype=object)
+    ret_ccy = f.returns["currency"].to_numpy(dtype=object)
+    credited = f.links.credited
+    same = np.zeros(len(f.ledger), dtype=bool)
+    same[credited] = row_ccy[credited] == ret_ccy[f.links.ret[credited]]
+    w_ccy = f.wallets["currency"].to_numpy(dtype=object)
+    for c in _currencies(f):
+        rows_c = row_ccy == c
+        ledger_in = int(f.links.signed[rows_c].sum())
+        by_role = sum(int(f.links.signed[rows_c & (f.links.role == r.value)].sum()) for r in Role)
+        wallets_c = f.wallets.loc[w_ccy == c]
+        movement = int(wallets_c["closing"].sum() - wallets_c["opening"].sum())
+        ret_c = ret_ccy == c
+        issued = int(f.state.issued_credit[ret_c].sum() + f.state.issued_bonus[ret_c].sum())
+        linked = int(f.ledger["amount"].to_numpy(dtype=np.int64)[same & rows_c].sum())
+        entry = {
+            "ledger_in": _fmt(ledger_in, c),
+            "ledger_by_role": _fmt(by_role, c),
+            "balances_movement": _fmt(movement, c),
+            "returns_issued": _fmt(issued, c),
+            "ledger_linked_credits": _fmt(linked, c),
+            "ok": ledger_in == by_role == movement and issued == linked,
+        }
+        ok &= entry["ok"]
+        money[c] = entry
+    return {"ok": bool(ok), "rows": rows, "money": money}
+
+
+def _local_dates(us: np.ndarray, zone: str) -> np.ndarray:
+    stamps = pd.to_datetime(pd.Series(us, dtype=np.int64), unit="us", utc=True)
+    local = stamps.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("D")
+    return np.datetime_as_string(local.to_numpy(dtype="datetime64[D]"), unit="D").astype(object)
+
+
+def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
+    released = np.flatnonzero(f.exp.expects_credit)
+    credited = np.flatnonzero(f.links.credited)
+    parts = [
+        pd.DataFrame({
+            "currency": f.returns["currency"].to_numpy(dtype=object)[released],
+            "date": _local_dates(f.exp.release_us[released], f.zone),
+            "returns_released": 1,
+            "credit_expected": f.exp.expected_credit[released],
+            "credit_issued": 0, "bonus_issued": 0,
+        }),
+        pd.DataFrame({
+            "currency": f.ledger["currency"].to_numpy(dtype=object)[credited],
+            "date": _local_dates(f.links.created_us[credited], f.zone),
+            "returns_released": 0, "credit_expected": 0,
+            "credit_issued": np.where(f.links.is_bonus[credited], 0,
+                                      f.ledger["amount"].to_numpy(dtype=np.int64)[credited]),
+            "bonus_issued": np.where(f.links.is_bonus[credited],
+                                     f.ledger["amount"].to_numpy(dtype=np.int64)[credited], 0),
+        }),
+    ]
+    frame = pd.concat(parts, ignore_index=True)
+    out: dict[str, list[dict[str, Any]]] = {}
+    if frame.empty:
+        return out
+    sums = frame.groupby(["currency", "date"], sort=True).sum()
+    for (c, day), row in sums.iterrows():
+        out.setdefault(str(c), []).append({
+            "date": str(day),
+            "returns_released": int(row["returns_released"]),
+            "credit_expected": _fmt(row["credit_expected"], c),
+            "credit_issued": _fmt(row["credit_issued"], c),
+            "bonus_issued": _fmt(row["bonus_issued"], c),
+        })
+    return out
+
+
+def _largest(tb: pd.DataFrame, breaks_text: pd.DataFrame) -> list[dict[str, Any]]:
+    """The high and medium breaks with the most money, compared across currencies in units
+    (minor units scaled to the finest exponent, so no float is involved)."""
+    serious = tb["severity"].isin([Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
+    if not serious.any():
+        return []
+    finest = max(CURRENCY_EXPONENTS.values())
+    scale = 10 ** (finest - tb["currency"].map(CURRENCY_EXPONENTS).fillna(finest)
+                   .to_numpy(dtype=np.int64))
+    ranked = pd.DataFrame({
+        "weight": _risk_amount(tb) * scale, "break_id": tb["break_id"].to_numpy(dtype=object),
+    }).loc[serious].sort_values(["weight", "break_id"], ascending=[False, True]).head(LARGEST)
+    by_id = breaks_text.set_index("break_id", drop=False)
+    return [
+        {k: (v if isinstance(v, str) else str(v)) for k, v in by_id.loc[bid].items()}
+        for bid in ranked["break_id"]
+    ]
