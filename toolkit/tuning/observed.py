@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError, InputProblem
+from toolkit.io.readers import read_returns
 from toolkit.money import parse_money_column
 from toolkit.tuning.choice import EXCHANGE, REFUND, STORE_CREDIT, ChoiceFeatures
 
@@ -81,22 +82,14 @@ class ObservedReturns:
         )
 
 
-def _read(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    if isinstance(source, pd.DataFrame):
-        return source.astype("string"), "export"
-    path = Path(source)
-    try:
-        frame = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError([InputProblem(str(path), "", "file not found")]) from None
-    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError([InputProblem(str(path), "", f"not a readable CSV ({exc})")]) from None
-    return frame, str(path)
+def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> ObservedReturns:
+    """Reduce a PostCo export to the arrays the tuning needs.
 
-
-def observed_returns(source: str | Path | pd.DataFrame) -> ObservedReturns:
-    """Reduce a PostCo export (a path to ``postco_returns.csv`` or its rows as text) to the arrays
-    the tuning needs. Rows in other currencies than the most common one are left out and counted.
+    A path (or several) is read by the contract's reader :func:`toolkit.io.readers.read_returns`,
+    which refuses an export that breaks the contract. A DataFrame of text needs only the columns
+    the tuning uses (``currency``, ``return_total``, ``resolution_type``, ``bonus_type``; optional
+    ``bonus_rate``, ``fees_total``, ``reason_category``). Rows in other currencies than the most
+    common one are left out and counted.
 
     Raises
     ------
@@ -113,17 +106,35 @@ def observed_returns(source: str | Path | pd.DataFrame) -> ObservedReturns:
     >>> obs.bonus_frac.tolist(), obs.chosen.tolist()
     ([0.1, 0.125], [1, -1])
     """
-    raw, name = _read(source)
-    raw = raw.rename(columns={c: _key(c) for c in raw.columns})
-    missing = [c for c in _NEEDED if c not in raw.columns]
-    if missing:
-        raise InputError([InputProblem(name, c, "missing required column") for c in missing])
-    for c in _OPTIONAL:
-        if c not in raw.columns:
-            raw[c] = ""
-    raw = raw.fillna("")
-    rownum = np.arange(len(raw)) + 2
     problems: list[InputProblem] = []
+    if isinstance(source, pd.DataFrame):
+        name = "export"
+        raw = source.astype("string").rename(columns={c: _key(c) for c in source.columns})
+        missing = [c for c in _NEEDED if c not in raw.columns]
+        if missing:
+            raise InputError([InputProblem(name, c, "missing required column") for c in missing])
+        for c in _OPTIONAL:
+            if c not in raw.columns:
+                raw[c] = ""
+        raw = raw.fillna("")
+        rownum = np.arange(len(raw)) + 2
+        currency = raw["currency"].str.strip().str.upper()
+        value, bad_value = parse_money_column(raw["return_total"], currency)
+        bad_value = bad_value.to_numpy() | value.isna().to_numpy()
+        fee, bad_fee = parse_money_column(raw["fees_total"], currency)
+        bad_fee = bad_fee.to_numpy()
+    else:
+        table = read_returns(source)  # the contract's reader: refuses a bad export with evidence
+        raw = table.frame.copy()
+        for c in _OPTIONAL:
+            if c not in raw.columns:
+                raw[c] = ""
+        name = ", ".join(f.path for f in table.files)
+        rownum = raw["_line"].to_numpy()
+        currency = raw["currency"].astype("string").str.strip().str.upper()
+        value, fee = raw["return_total"].astype("Int64"), raw["fees_total"].astype("Int64")
+        bad_value = bad_fee = np.zeros(len(raw), dtype=bool)
+        raw = raw.astype({c: "string" for c in (*_NEEDED[2:], *_OPTIONAL)}).fillna("")
 
     def refuse(column: str, problem: str, mask: np.ndarray) -> None:
         if mask.any():
@@ -132,12 +143,8 @@ def observed_returns(source: str | Path | pd.DataFrame) -> ObservedReturns:
                 tuple(str(v) for v in raw[column].to_numpy()[mask][:5]),
             ))
 
-    currency = raw["currency"].str.strip().str.upper()
-    value, bad_value = parse_money_column(raw["return_total"], currency)
-    refuse("return_total", "not an amount", bad_value.to_numpy() | value.isna().to_numpy())
-    fee, bad_fee = parse_money_column(raw["fees_total"], currency)
-    refuse("fees_total", "not an amount", bad_fee.to_numpy())
-
+    refuse("return_total", "not an amount", bad_value)
+    refuse("fees_total", "not an amount", bad_fee)
     resolution = raw["resolution_type"].str.strip().str.lower()
     known_res = resolution.isin(list(_CHOICE_OF_RESOLUTION) + [""]).to_numpy()
     refuse("resolution_type", "not a resolution type", ~known_res)

@@ -317,16 +317,18 @@ class SweepResult:
         out = pd.DataFrame(index=self.table.index)
         for col in self.table.columns:
             series = self.table[col]
-            if col.endswith("_minor") and col != "bonus_fixed_minor":
+            if col == "bonus_fixed_minor":
+                continue
+            if col.endswith("_minor"):
                 out[col.removesuffix("_minor")] = [_money(v, self.currency) for v in series]
             elif series.dtype.kind == "f":
                 out[col] = series.round(6)
             else:
                 out[col] = series
-        out["bonus_fixed"] = [
+        out.insert(out.columns.get_loc("bonus_pct") + 1, "bonus_fixed", [
             format_minor(int(v), self.currency) if v else "" for v in self.table["bonus_fixed_minor"]
-        ]
-        return out.drop(columns=["bonus_fixed_minor"])
+        ])
+        return out
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``sweep.csv``, ``curve.csv``, ``tornado.csv``, ``recommendation.json`` and the
