@@ -10,6 +10,7 @@ never compute a figure that is not already in the model.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import matplotlib
@@ -44,7 +45,8 @@ def _svg(fig: plt.Figure) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    # Inline SVG needs neither the XML prolog nor the DOCTYPE.
+    # Inline SVG needs neither the XML prolog, the DOCTYPE nor the RDF metadata block.
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
     return text[text.index("<svg"):]
 
 

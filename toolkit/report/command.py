@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
-
+from toolkit.reconcile.summary_text import format_summary
 from toolkit.report import write_report
 
 __all__ = ["configure", "run"]
@@ -24,28 +23,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write report.html and report.xlsx here (default: RUN_DIR)")
 
 
-def _one_screen(summary: dict[str, Any]) -> str:
-    """The reconciler's one-screen summary; a minimal one while that module is not installed."""
-    try:
-        from toolkit.reconcile.summary_text import format_summary
-    except ImportError:
-        counts = summary["counts"]
-        sev = counts.get("breaks_by_severity", {})
-        lines = [
-            f"Reconciliation as of {summary['as_of']}",
-            f"Conservation check: {'ties out' if summary['conservation'].get('ok') else 'DOES NOT TIE OUT'}",
-            f"Breaks: {counts.get('breaks', 0)} (high {sev.get('high', 0)}, medium "
-            f"{sev.get('medium', 0)}, low {sev.get('low', 0)})",
-        ]
-        lines += [f"Money at risk {c}: {m.get('at_risk', '')}" for c, m in sorted(summary["money"].items())]
-        return "\n".join(lines)
-    return format_summary(summary)
-
-
 def run(args: argparse.Namespace) -> int:
     paths = write_report(args.run_dir, args.out)
     summary = json.loads((Path(args.run_dir) / "summary.json").read_text(encoding="utf-8"))
-    print(_one_screen(summary))
+    print(format_summary(summary, args.run_dir), end="")
     print(f"Report (HTML):  {paths.html}")
     print(f"Report (Excel): {paths.xlsx}")
     for extra in paths.csv_overflow:

@@ -28,10 +28,13 @@ from toolkit.io.output import write_csv
 from toolkit.money import CURRENCY_EXPONENTS, format_minor, parse_money_column
 from toolkit.report.model import REASON_DEFINITIONS, ReportModel
 
-__all__ = ["EXCEL_ROW_LIMIT", "write_workbook"]
+__all__ = ["EXCEL_ROW_LIMIT", "SHEETS", "write_workbook"]
 
 #: Rows per worksheet in Excel (header included). Tests lower it to exercise the CSV overflow.
 EXCEL_ROW_LIMIT = 1_048_576
+
+#: The workbook's sheets, in order.
+SHEETS = ("Summary", "Breaks", "Roll-forward", "Balances", "Run info")
 
 #: Money columns of breaks.csv and balances.csv (written as numbers in the row's currency).
 BREAK_MONEY = ("expected_amount", "actual_amount", "difference")
@@ -41,7 +44,7 @@ BALANCE_MONEY = (
     "closing", "reported_closing", "difference",
 )
 _INT_COLUMNS = ("age_days", "rows")
-_MAX_WIDTH = 60
+_MAX_WIDTH = 44
 _SEVERITY_RANK = {Severity.HIGH.value: 0, Severity.MEDIUM.value: 1, Severity.LOW.value: 2}
 
 
@@ -74,16 +77,33 @@ def _formats(book: Any) -> _Formats:
         header=book.add_format({"bold": True, "bg_color": "#E8ECF2", "bottom": 1, "text_wrap": True, "valign": "top"}),
         title=book.add_format({"bold": True, "font_size": 14}),
         bold=book.add_format({"bold": True}),
-        ok=book.add_format({"bold": True, "font_color": "#1F7A45", "bg_color": "#E6F4EA"}),
-        fail=book.add_format({"bold": True, "font_color": "#B3261E", "bg_color": "#FDECEA"}),
+        ok=book.add_format({"bold": True, "font_color": "#1F7A45", "bg_color": "#E6F4EA", "align": "left"}),
+        fail=book.add_format({"bold": True, "font_color": "#B3261E", "bg_color": "#FDECEA", "align": "left"}),
         integer=book.add_format({"num_format": "#,##0"}),
         wrap=book.add_format({"text_wrap": True, "valign": "top"}),
         note=book.add_format({"italic": True, "font_color": "#6B7486"}),
     )
 
 
-def _dec(text: str) -> Decimal | None:
-    return Decimal(text) if text else None
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested settings as ``("columns.returns", value)`` pairs."""
+    if isinstance(value, dict) and value:
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return [(prefix, value)]
+
+
+def _print_setup(ws: Any, repeat_header: bool = True) -> None:
+    """A4 landscape, one page wide, header row repeated: sheets print as finance expects."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    if repeat_header:
+        ws.repeat_rows(0)
+    ws.set_footer("&L&A&RPage &P of &N")
 
 
 def _width(header: str, values: list[str]) -> int:
@@ -129,12 +149,16 @@ def _split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _sorted_breaks(model: ReportModel) -> pd.DataFrame:
-    """Breaks to chase first on top: severity, then money at stake, then age, then id."""
+    """Breaks to chase first on top: severity, then per currency the most money at stake, the oldest.
+
+    Amounts of different currencies are never compared: rows are grouped by currency first.
+    """
     b = model.breaks
     order = np.lexsort((
         b["break_id"].to_numpy(),
         -b["age"].to_numpy(),
         -np.abs(b["net"].to_numpy()),
+        b["currency"].to_numpy(),
         b["severity"].map(_SEVERITY_RANK).fillna(3).to_numpy(),
     ))
     text_cols = [c for c in b.columns if c not in {"expected", "actual", "net", "risk", "age"}]
@@ -154,14 +178,14 @@ def _sorted_balances(balances: pd.DataFrame) -> pd.DataFrame:
 
 def _summary_sheet(ws: Any, fmt: _Formats, model: ReportModel, notes: list[str]) -> None:
     s = model.summary
-    ws.set_column(0, 0, 34)
+    ws.set_column(0, 0, 36)
     ws.set_column(1, 1 + max(len(model.currencies), 6), 18)
     ws.write_string(0, 0, "Store-credit reconciliation", fmt.title)
     ws.write_string(1, 0, "As of")
-    ws.write_string(1, 1, str(s["as_of"]))
+    ws.write_string(1, 1, str(s["as_of"]).replace("T", " "))
     period = s.get("period") or {}
     ws.write_string(2, 0, "Period")
-    ws.write_string(2, 1, f"{period.get('first', '')} to {period.get('last', '')}")
+    ws.write_string(2, 1, f"{str(period.get('first', ''))[:10]} to {str(period.get('last', ''))[:10]}")
     ws.write_string(3, 0, "Conservation check")
     ws.write_string(3, 1, "TIES OUT" if model.conservation_ok else "DOES NOT TIE OUT",
                     fmt.ok if model.conservation_ok else fmt.fail)
@@ -201,7 +225,7 @@ def _summary_sheet(ws: Any, fmt: _Formats, model: ReportModel, notes: list[str])
     row += 2
 
     ws.write_string(row, 0, "Breaks by reason", fmt.bold)
-    for j, head in enumerate(("Severity", "Count", "Currency", "Expected", "Actual", "Net exposure", "At risk")):
+    for j, head in enumerate(("Severity", "Currency", "Count", "Expected", "Actual", "Net exposure", "At risk")):
         ws.write_string(row, 1 + j, head, fmt.header)
     for r in model.reasons:
         if r.count == 0:
@@ -211,19 +235,19 @@ def _summary_sheet(ws: Any, fmt: _Formats, model: ReportModel, notes: list[str])
             ws.write_string(row, 0, r.reason if k == 0 else "")
             if k == 0:
                 ws.write_string(row, 1, r.severity)
-            ws.write_number(row, 2, line.count, fmt.integer)
-            ws.write_string(row, 3, line.currency)
+            ws.write_string(row, 2, line.currency)
+            ws.write_number(row, 3, line.count, fmt.integer)
             for j, v in enumerate((line.expected, line.actual, line.net, line.at_risk)):
                 ws.write_number(row, 4 + j, Decimal(format_minor(v, line.currency)), fmt.for_currency(line.currency))
     row += 2
 
-    ws.write_string(row, 0, "Aging of open breaks (days since release)", fmt.bold)
+    ws.write_string(row, 0, "Aging of open breaks", fmt.bold)
     heads = [sev.value for sev in Severity] + ["total"] + [f"at risk {c}" for c in model.currencies]
     for j, head in enumerate(heads):
         ws.write_string(row, 1 + j, head, fmt.header)
     for a in model.aging:
         row += 1
-        ws.write_string(row, 0, a.label)
+        ws.write_string(row, 0, f"{a.label} since release")
         values = [a.by_severity[sev.value] for sev in Severity] + [a.total]
         for j, v in enumerate(values):
             ws.write_number(row, 1 + j, v, fmt.integer)
@@ -280,9 +304,7 @@ def _run_info_sheet(ws: Any, fmt: _Formats, model: ReportModel) -> None:
             ws.write_string(row, 3, str(f.get("sha256", "")))
     row += 2
     ws.write_string(row, 0, "Settings (assumptions)", fmt.bold)
-    settings = s.get("settings") or {}
-    for key in settings:
-        value = settings[key]
+    for key, value in _flatten(s.get("settings") or {}):
         if value in ({}, None, ""):
             continue
         row += 1
@@ -344,9 +366,12 @@ def write_workbook(model: ReportModel, balances: pd.DataFrame, path: Path) -> tu
         # A fixed creation time (the run's as-of) keeps the workbook byte-identical across renders.
         book.set_properties({"title": "Store-credit reconciliation", "created": created.replace(tzinfo=None)})
         fmt = _formats(book)
-        _summary_sheet(book.add_worksheet("Summary"), fmt, model, notes)
-        _write_table(book.add_worksheet("Breaks"), fmt, breaks_fit, BREAK_MONEY)
-        _rollforward_sheet(book.add_worksheet("Roll-forward"), fmt, model)
-        _write_table(book.add_worksheet("Balances"), fmt, wallets_fit, BALANCE_MONEY)
-        _run_info_sheet(book.add_worksheet("Run info"), fmt, model)
+        sheets = {name: book.add_worksheet(name) for name in SHEETS}
+        for name, ws in sheets.items():
+            _print_setup(ws, repeat_header=name in {"Breaks", "Roll-forward", "Balances"})
+        _summary_sheet(sheets["Summary"], fmt, model, notes)
+        _write_table(sheets["Breaks"], fmt, breaks_fit, BREAK_MONEY)
+        _rollforward_sheet(sheets["Roll-forward"], fmt, model)
+        _write_table(sheets["Balances"], fmt, wallets_fit, BALANCE_MONEY)
+        _run_info_sheet(sheets["Run info"], fmt, model)
     return tuple(overflow)

@@ -77,21 +77,50 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
+#: Reading order of the conservation figures (as a controller checks them); others follow.
+_CHECK_ORDER = (
+    "read", "duplicates_collapsed", "input", "output", "distinct_in_output",
+    "ledger_in", "ledger_by_role", "balances_movement", "returns_issued", "ledger_linked_credits",
+)
+
+
+def _check_table(checks: dict[str, Any], currency_rows: bool) -> dict[str, Any]:
+    """``{name: {key: value, ..., "ok": bool}}`` as a table: one row per name, one column per key.
+
+    Money values (decimal strings, on currency rows) are shown with thousands separators.
+    """
+    columns: list[str] = [
+        k for k in _CHECK_ORDER if any(isinstance(v, dict) and k in v for v in checks.values())
+    ]
+    for values in checks.values():
+        for k in values if isinstance(values, dict) else ():
+            if k != "ok" and k not in columns:
+                columns.append(k)
+    rows = []
+    for name, values in checks.items():
+        values = values if isinstance(values, dict) else {"value": values}
+        cells = []
+        for k in columns:
+            v = values.get(k, "")
+            if currency_rows and isinstance(v, str) and name in CURRENCY_EXPONENTS:
+                minor, text = _text_money(v, name)
+                cells.append({"text": text or v, "neg": minor is not None and minor < 0})
+            elif isinstance(v, int) and not isinstance(v, bool):
+                cells.append({"text": f"{v:,}", "neg": False})
+            else:
+                cells.append({"text": str(v), "neg": False})
+        rows.append({"name": name, "ok": bool(values.get("ok", True)), "cells": cells})
+    return {"columns": columns, "rows": rows}
+
+
 def _conservation(summary: dict[str, Any]) -> dict[str, Any]:
     cons = summary["conservation"]
-    rows = [(k, v) for k, v in _flatten(cons.get("rows", {}))]
-    money = []
-    for ccy, checks in sorted((cons.get("money") or {}).items()):
-        items = []
-        for k, v in _flatten({k: v for k, v in checks.items() if k != "ok"}):
-            shown = v
-            if isinstance(v, str) and ccy in CURRENCY_EXPONENTS:
-                _minor, text = _text_money(v, ccy)
-                shown = text or v
-            items.append((k, shown))
-        money.append({"currency": ccy, "ok": bool(checks.get("ok", cons.get("ok"))), "items": items})
-    others = [(k, v) for k, v in cons.items() if k not in {"ok", "rows", "money"}]
-    return {"ok": bool(cons.get("ok")), "rows": rows, "money": money, "others": _flatten(dict(others))}
+    return {
+        "ok": bool(cons.get("ok")),
+        "rows": _check_table(cons.get("rows") or {}, currency_rows=False),
+        "money": _check_table(dict(sorted((cons.get("money") or {}).items())), currency_rows=True),
+        "others": [(k, v) for k, v in _flatten({k: v for k, v in cons.items() if k not in {"ok", "rows", "money"}})],
+    }
 
 
 def _largest(model: ReportModel) -> list[dict[str, Any]]:

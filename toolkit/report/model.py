@@ -206,20 +206,20 @@ def _currencies(summary: dict[str, Any]) -> tuple[str, ...]:
 def _break_money(breaks: pd.DataFrame) -> pd.DataFrame:
     """Breaks with ``expected``, ``actual``, ``net`` and ``risk`` in minor units and ``age``.
 
-    ``risk`` is the absolute difference (or the actual amount when the difference is empty) for
-    high and medium breaks, 0 for low ones: the contract's definition of money at risk.
+    ``risk`` is the absolute difference (else the actual, else the expected amount) for high and
+    medium breaks, 0 for low ones: money at risk as the reconciler counts it in ``summary.json``.
     """
     ccy = breaks["currency"]
     out = pd.DataFrame(index=breaks.index)
     for col, name in (("expected_amount", "expected"), ("actual_amount", "actual"), ("difference", "net")):
         minor, _ = parse_money_column(breaks[col], ccy)
         out[name] = minor
-    net_or_actual = out["net"].fillna(out["actual"]).fillna(0).astype("int64")
-    out["net"] = net_or_actual
+    risk_base = out["net"].fillna(out["actual"]).fillna(out["expected"]).fillna(0).astype("int64")
+    out["net"] = out["net"].fillna(out["actual"]).fillna(0).astype("int64")
     out["expected"] = out["expected"].fillna(0).astype("int64")
     out["actual"] = out["actual"].fillna(0).astype("int64")
     counts_money = breaks["severity"].isin([Severity.HIGH, Severity.MEDIUM]).to_numpy()
-    out["risk"] = np.where(counts_money, np.abs(net_or_actual.to_numpy()), 0)
+    out["risk"] = np.where(counts_money, np.abs(risk_base.to_numpy()), 0)
     out["age"] = pd.to_numeric(breaks.get("age_days", pd.Series("", index=breaks.index)),
                                errors="coerce").fillna(0).astype("int64")
     return out
