@@ -5,7 +5,11 @@ offered as a share of the value (``bonus_frac``) and, when the customer has deci
 (``chosen``: 0 refund, 1 store credit, 2 exchange; -1 undecided). The rules, from the contract:
 ``store_credit`` and ``mixed`` are store credit, ``exchange`` exchange, ``original_payment``
 refund; the offered bonus is ``bonus_type`` / ``bonus_rate`` on each row (a percentage as
-``0.10``, a fixed bonus as an amount); the fee is ``fees_total`` (charged on cash refunds).
+``0.10``, a fixed bonus as an amount). The fee is read from ``fees_total``, which holds the fee
+*deducted*, i.e. only on cash refunds: the fee *offered* to every return is inferred per reason
+class (retailer- or customer-borne, from ``reason_category``, else ``reason``) as the most
+common fee on that class's refunds. Reading the deducted fee row by row would make the fee a
+consequence of the choice and bias its coefficient.
 
 This module owns that reduction; it must never fit, sweep or value anything.
 """
@@ -38,7 +42,7 @@ _CHOICE_OF_RESOLUTION = {
     "exchange": EXCHANGE, "original_payment": REFUND,
 }
 _NEEDED = ("currency", "return_total", "resolution_type", "bonus_type")
-_OPTIONAL = ("bonus_rate", "fees_total", "reason_category")
+_OPTIONAL = ("bonus_rate", "fees_total", "reason_category", "reason")
 
 
 def _key(name: str) -> str:
@@ -52,7 +56,8 @@ class ObservedReturns:
     Attributes
     ----------
     currency: the currency of every row kept.
-    value_minor, fee_minor: ``return_total`` and ``fees_total`` in minor units (int64).
+    value_minor: ``return_total`` in minor units (int64).
+    fee_minor: the fee a cash refund of this return carries (inferred, see above), minor units.
     retailer_borne: 1.0 when ``reason_category`` is a retailer-borne reason.
     bonus_frac: the bonus offered, as a share of the value.
     chosen: choice index, -1 while undecided.
@@ -176,12 +181,24 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
     )
     chosen = resolution[keep].map(lambda r: _CHOICE_OF_RESOLUTION.get(r, -1)).to_numpy(dtype=np.int8)
     skipped["no resolution yet"] = int((chosen < 0).sum())
-    category = raw["reason_category"][keep].map(_key)
+    category = raw["reason_category"].where(raw["reason_category"].str.strip() != "",
+                                            raw["reason"])[keep].map(_key)
+    borne = category.isin(RETAILER_BORNE_CATEGORIES).to_numpy(dtype=float)
+    charged = fee.fillna(0).to_numpy(dtype=np.int64)[keep]
+    # fees_total is what was deducted, so it is non-zero only where a cash refund was taken; a
+    # customer who took credit was offered the same fee. The offered fee is therefore taken per
+    # reason class as the most common fee charged on that class's refunds (0 when none).
+    offered = np.zeros(len(v), dtype=np.int64)
+    for cls in (0.0, 1.0):
+        refunds = charged[(borne == cls) & (chosen == REFUND)]
+        if len(refunds):
+            values, counts = np.unique(refunds, return_counts=True)
+            offered[borne == cls] = values[np.argmax(counts)]
     return ObservedReturns(
         currency=main,
         value_minor=v,
-        fee_minor=fee.fillna(0).to_numpy(dtype=np.int64)[keep],
-        retailer_borne=category.isin(RETAILER_BORNE_CATEGORIES).to_numpy(dtype=float),
+        fee_minor=np.minimum(offered, v),
+        retailer_borne=borne,
         bonus_frac=bonus_frac.astype(float),
         chosen=chosen,
         skipped=skipped,
