@@ -1,0 +1,608 @@
+"""``simulate_returns``: a merchant's PostCo returns, Rise ledger, emails and the ground truth.
+
+The steps, each its own module and random stream (so changing one leaves the others' draws
+alone): customers and orders, return requests and lifecycle (:mod:`returns`), planted faults
+(:mod:`faults`), the Rise workflow (:mod:`workflow`), wallet activity and balances
+(:mod:`wallet`), then the contract text of every file and the truth (:mod:`truth`).
+
+This module assembles; it must never draw a number itself outside the named streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from toolkit.contract import (
+    LEDGER_COLUMNS, NOTIFICATION_COLUMNS, RETURN_COLUMNS, TRUTH_COLUMNS, BonusType, BreakReason,
+    ReturnStatus, Template,
+)
+from toolkit.io.output import atomic_output_dir, write_csv, write_json
+from toolkit.money import exponent
+from toolkit.progress import stage
+from toolkit.simulate import text
+from toolkit.simulate.customers import customer_frame
+from toolkit.simulate.events import Events, Issuer, Kind, Ref
+from toolkit.simulate.faults import plan_faults
+from toolkit.simulate.returns import DAY, MISSING, REASONS, draw_population
+from toolkit.simulate.scenario import Scenario, load_scenario
+from toolkit.simulate.truth import LINKED, balance_truth, planted_truth
+from toolkit.simulate.wallet import MANUAL_NOTES, OTHER_PROGRAMMES, add_activity, add_expiries, run_wallets
+from toolkit.simulate.workflow import expectations, issue_credits, wallet_key
+
+__all__ = ["Simulation", "simulate_returns"]
+
+STREAMS = ("orders", "customers", "times", "catalog", "lines", "bonus", "choice", "lifecycle", "identity",
+           "faults", "workflow", "wallet", "names", "emails")
+CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "second_email", "phone", "country",
+                    "currency", "created_at")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One simulated merchant: the contract's files as text frames, plus analyst frames.
+
+    Attributes
+    ----------
+    returns, ledger, notifications, customers, truth: exactly the text written to disk.
+    requests: one numeric row per return request (choice, offered bonus, stage times, delays,
+        amounts in minor units, planted fault) for funnel analysis.
+    scenario: the validated scenario; seed: the seed used.
+    """
+
+    returns: pd.DataFrame
+    ledger: pd.DataFrame
+    notifications: pd.DataFrame
+    customers: pd.DataFrame
+    truth: pd.DataFrame
+    requests: pd.DataFrame
+    scenario: Scenario
+    seed: int
+    planted: dict[str, int]
+
+    def write(self, out_dir: str | Path, *, parquet: bool = False) -> Path:
+        """Write the contract's simulate folder atomically; ``parquet`` adds ``.parquet`` twins.
+
+        Returns the folder. Nothing is replaced unless every file was written.
+        """
+        out = Path(out_dir)
+        files = {"postco_returns": (self.returns, RETURN_COLUMNS), "rise_ledger": (self.ledger, LEDGER_COLUMNS),
+                 "notifications": (self.notifications, NOTIFICATION_COLUMNS),
+                 "customers": (self.customers, CUSTOMER_COLUMNS), "truth": (self.truth, TRUTH_COLUMNS)}
+        with atomic_output_dir(out) as tmp:
+            for name, (frame, cols) in files.items():
+                write_csv(frame, tmp / f"{name}.csv", cols)
+                if parquet:
+                    frame.loc[:, list(cols)].to_parquet(tmp / f"{name}.parquet", index=False)
+            write_json({"seed": self.seed, "scenario": self.scenario.to_json_dict(),
+                        "planted": self.planted,
+                        "reconcile": {"credit_pct": str(self.scenario.workflow_credit_pct),
+                                      "bonus_pct": str(self.scenario.workflow_bonus_pct),
+                                      "bonus_min": str(self.scenario.workflow_bonus_min),
+                                      "issue_window_hours": self.scenario.issue_window_hours,
+                                      "postco_workflow_id": self.scenario.workflow_id}},
+                       tmp / "scenario.json")
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the one-screen summary: returns by status and resolution, credit issued per
+        currency, breaks planted per reason, faults planted per kind."""
+        r, led = self.returns, self.ledger
+        issue = led[(led["type"] == "WALLET_ACTION_START") & (led["issuer_id"] == self.scenario.workflow_id)]
+        credit: dict[str, str] = {}
+        for cur, grp in issue.groupby("currency", sort=True):
+            e = exponent(str(cur))
+            total = sum(int(Decimal(v).scaleb(e)) for v in grp["amount"])
+            credit[str(cur)] = f"{Decimal(total).scaleb(-e):f}"
+        return {
+            "returns": len(r),
+            "by_status": {k: int(v) for k, v in r["status"].value_counts().sort_index().items()},
+            "by_resolution": {k: int(v) for k, v in
+                              r["resolution_type"].fillna("(undecided)").value_counts().sort_index().items()},
+            "ledger_rows": len(led),
+            "wallets": int(led["wallet_id"].nunique()),
+            "notifications": len(self.notifications),
+            "customers": len(self.customers),
+            "credit_issued": credit,
+            "breaks_by_reason": {k: int(v) for k, v in self.truth["reason"].value_counts().sort_index().items()},
+            "faults_planted": dict(sorted(self.planted.items())),
+        }
+
+
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(ch) for name, ch in zip(STREAMS, children, strict=True)}
+
+
+def simulate_returns(
+    scenario: Scenario | str | Path | None = None,
+    *,
+    returns: int | None = None,
+    seed: int | None = None,
+    clean: bool = False,
+) -> Simulation:
+    """Simulate a merchant's returns flow end to end, in memory.
+
+    Parameters
+    ----------
+    scenario: a :class:`Scenario`, a path to a scenario TOML, or ``None`` for the default.
+    returns: number of return requests (overrides the scenario).
+    seed: seed of every random stream (overrides the scenario).
+    clean: plant no fault at all (then ``truth`` is empty).
+
+    Returns
+    -------
+    Simulation
+        Frames in contract text; ``write(folder)`` puts them on disk.
+
+    Raises
+    ------
+    ConfigError
+        When the scenario file is invalid.
+
+    Example
+    -------
+    >>> sim = simulate_returns(returns=300, seed=1, clean=True)
+    >>> len(sim.returns), len(sim.truth)
+    (300, 0)
+    """
+    if isinstance(scenario, Scenario):
+        overrides = {k: v for k, v in (("returns_count", returns), ("seed", seed)) if v is not None}
+        if clean:
+            overrides["clean"] = True
+        s = scenario.model_copy(update=overrides)
+        s = Scenario.model_validate(s.model_dump())
+    else:
+        s = load_scenario(scenario, returns_count=returns, seed=seed, clean=True if clean else None)
+    rngs = _streams(s.seed)
+
+    with stage(f"drawing {s.returns_count:,} return requests"):
+        pop = draw_population(s, rngs)
+    book = pop.book
+    end = pop.end
+    latest = int(max(book[c].max() for c in ("created_at", "reviewed_at", "received_at", "resolved_at",
+                                               "archived_at")))
+    with stage("planting faults"):
+        plan = plan_faults(pop, s, rngs["faults"], latest)
+    n_cur = len(pop.currencies)
+    exp = expectations(book, s, pop.currencies)
+    events = Events()
+    with stage("issuing credits in Rise"):
+        issued = issue_credits(events, book, exp, plan, s, n_cur, rngs["workflow"], end, latest)
+    usd_minor = {d: np.array([s.usd_in(Decimal(d), c) for c in pop.currencies], dtype=np.int64)
+                 for d in range(1, 31)}
+    start = end - s.period_days * DAY
+    with stage("spending, expiring and adjusting wallets"):
+        cols = events.freeze()
+        ordinary = (cols["wallet"] // n_cur // 2) < plan.first_fault_customer
+        add_activity(events, s, rngs["wallet"], start=start, end=end, ordinary_wallet=ordinary,
+                     usd_minor=usd_minor, currency_of_key=lambda k: np.asarray(k) % n_cur)
+        expires = add_expiries(events, s, end)
+        run = run_wallets(events, expires, end)
+    cols = events.cols
+    with stage("writing the exports as text"):
+        return _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur, start, end)
+
+
+def _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur, start, end) -> Simulation:  # noqa: PLR0915
+    book = pop.book
+    n = len(book["status"])
+    no_email = cols["no_email"].copy()
+    no_email[issued.extra.get("missing_email", np.zeros(0, dtype=np.int64))] = True
+
+    # Customers ------------------------------------------------------------------------------
+    cur_codes = np.array(pop.currencies, dtype=object)
+    cust_frame, email, second = customer_frame(
+        cur_codes[pop.customer_currency], pop.customer_second_email, pop.customer_created_at,
+        locale=s.customer_locale, seed=s.seed, rng=rngs["names"])
+
+    # Return ids, in request order --------------------------------------------------------------
+    row_order = np.lexsort((np.arange(n), book["created_at"]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[row_order] = np.arange(n)
+    return_id = text.join("PCR-", text.codes((rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7))
+    n_orders = int(book["order"].max()) + 1
+    order_first = np.full(n_orders, np.iinfo(np.int64).max)
+    np.minimum.at(order_first, book["order"], book["ordered_at"])
+    order_rank = np.empty(n_orders, dtype=np.int64)
+    order_rank[np.lexsort((np.arange(n_orders), order_first))] = np.arange(n_orders)
+
+    # Ledger rows ------------------------------------------------------------------------------
+    kind = cols["kind"]
+    happened = (run.wallet >= 0) & (run.amount > 0)
+    ev_all = np.flatnonzero(happened)
+    ev_all = ev_all[np.lexsort((ev_all, run.t[ev_all]))]
+    tx_number = np.full(len(kind), -1, dtype=np.int64)
+    tx_number[ev_all] = np.arange(len(ev_all)) + 1
+    tx_id_all = text.ids("tx_", tx_number.clip(0), 9)
+    exported = ev_all[~cols["drop"][ev_all]]
+    as_of = int(max(run.t[exported].max() if len(exported) else 0,
+                    max(book[c].max() for c in ("created_at", "reviewed_at", "received_at", "resolved_at",
+                                                "archived_at"))))
+    # The return each event names or is linked to (by reference, or by a fallback we planted).
+    linked = np.where(kind == Kind.ISSUE, cols["ret"], -1)
+    linked[(kind == Kind.ISSUE) & (cols["ref"] == Ref.NONE) & (cols["ret"] < 0)] = -1
+    ledger = _ledger_text(s, pop, plan, cols, run, exported, tx_id_all, return_id, linked, email, second,
+                          cur_codes, n_cur, order_rank, n_orders, rngs)
+
+    # Truth ----------------------------------------------------------------------------------
+    rows = planted_truth(book, exp, issued, plan, run.amount, as_of=as_of, window_s=s.issue_window_hours * 3600)
+    by_wallet = exported[np.lexsort((run.t[exported], run.wallet[exported]))]
+    signed = np.where(np.isin(kind[by_wallet], [Kind.ISSUE, Kind.REFUND, Kind.MANUAL_ADD]), 1, -1) \
+        * run.amount[by_wallet]
+    brk, neg = balance_truth(run.wallet[by_wallet], signed, run.balance[by_wallet])
+    rows.append((BreakReason.BALANCE_BREAK.value, np.full(len(brk), LINKED), by_wallet[brk]))
+    rows.append((BreakReason.NEGATIVE_BALANCE.value, np.full(len(neg), LINKED), by_wallet[neg]))
+    truth = _truth_text(rows, return_id, tx_id_all, linked)
+
+    returns = _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank)
+    notifications = _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second,
+                                        cur_codes, n_cur, rngs)
+    requests = _requests_frame(s, pop, exp, return_id, row_order, cur_codes)
+    planted = {k: int(len(v)) for k, v in plan.hosts.items()}
+    planted["ambiguous_fallback"] = int(len(plan.ambiguous_pairs))
+    planted.update({k: int(len(v[0])) for k, v in plan.standalone.items()})
+    for name in ("integration_outage", "workflow_misset"):
+        planted[name] = int((book["fault"] == name).sum())
+    return Simulation(returns=returns, ledger=ledger, notifications=notifications, customers=cust_frame,
+                      truth=truth, requests=requests, scenario=s, seed=s.seed, planted=planted)
+
+
+def _take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    return pc.take(arr, pa.array(np.asarray(idx, dtype=np.int64)))
+
+
+def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), pa.scalar(None, pa.string()), arr)
+
+
+def _const(value: str | None, n: int) -> pa.Array:
+    return pa.array([value] * n, type=pa.string()) if n < 64 else pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def _pick_text(choices: list[str | None], index: np.ndarray) -> pa.Array:
+    return _take(pa.array(choices, type=pa.string()), index)
+
+
+def _wallet_email(keys: np.ndarray, n_cur: int, email: pa.Array, second: pa.Array) -> pa.Array:
+    cust = keys // n_cur // 2
+    sec = (keys // n_cur) % 2 == 1
+    return pc.if_else(pa.array(sec), _take(second, cust), _take(email, cust))
+
+
+def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, email, second, cur_codes, n_cur,
+                 order_rank, n_orders, rngs) -> pd.DataFrame:
+    kind = cols["kind"][ev]
+    m = len(ev)
+    type_names = ["WALLET_ACTION_START", "REDEEM", "REDEEM", "PAYMENT_METHOD_REFUND", "WALLET_ACTION_END",
+                  "WALLET_ACTION_END", "VOID", "MANUAL", "MANUAL", "MANUAL"]
+    adds = np.isin(kind, [Kind.ISSUE, Kind.REFUND, Kind.MANUAL_ADD])
+    keys = run.wallet_keys[run.wallet[ev]]
+    cur = keys % n_cur
+    exps = np.array([exponent(c) for c in cur_codes], dtype=np.int64)[cur]
+    wallet_no = run.wallet[ev]
+    wallet_id = text.join("wal_", text.codes((wallet_no * 0x2545F491 + 0x3C6EF372) & ((1 << 40) - 1), 8))
+    code_suffix = text.codes((wallet_no * 0x61C88647 + 0x1234567) & ((1 << 20) - 1), 4)
+    issue = kind == Kind.ISSUE
+    issuer = cols["issuer"][ev]
+    ck = cols["credit_kind"][ev]
+    ret = cols["ret"][ev]
+    ref = cols["ref"][ev]
+    target = cols["target"][ev]
+    # Wallet actions: each issue row starts one; expiry and cancel rows end it; refunds fund it.
+    action_of = np.where(kind == Kind.ISSUE, ev, np.where(np.isin(kind, [Kind.EXPIRE, Kind.CANCEL]), target,
+                                                          np.where(kind == Kind.REFUND, run.funding[ev], -1)))
+    action_id = _null_where(text.join("wa_", text.codes((np.maximum(action_of, 0) * 0x9E3779B1 + 77)
+                                                         & ((1 << 40) - 1), 8)), action_of < 0)
+    safe_ret = np.maximum(ret, 0)
+    rid = _take(return_id, safe_ret)
+    postco = issue & (issuer == Issuer.POSTCO)
+    other = issue & (issuer == Issuer.OTHER)
+    manual_issue = issue & (issuer == Issuer.MANUAL)
+    issuer_text = _pick_text([None, "WORKFLOW", "WORKFLOW", "MANUAL"], np.where(issue, issuer, 0))
+    programme = cols["sub"][ev]
+    issuer_id = pc.if_else(pa.array(postco), pa.scalar(s.workflow_id),
+                           pc.if_else(pa.array(other), _pick_text([p for p, _ in OTHER_PROGRAMMES],
+                                                                  np.where(other, programme, 0)),
+                                      pa.scalar(None, pa.string())))
+    credit_kind = _pick_text([None, "refund_credit", "bonus_credit"], np.where(postco | manual_issue, ck, 0))
+    event_name = pc.if_else(pa.array(postco), pa.scalar("REFUND"),
+                            pc.if_else(pa.array(other), _pick_text([e for _, e in OTHER_PROGRAMMES],
+                                                                   np.where(other, programme, 0)),
+                                       pc.if_else(pa.array(manual_issue), pa.scalar("OTHER"),
+                                                  pa.scalar(None, pa.string()))))
+    names_return = (issue & (ref == Ref.RETURN)) | (kind == Kind.CLAWBACK)
+    bogus = text.ids("TEST-", ev, 6)
+    description = pc.if_else(pa.array(names_return), rid,
+                             pc.if_else(pa.array(issue & (ref == Ref.BOGUS)), bogus, pa.scalar(None, pa.string())))
+    # Orders paid with credit: fresh order numbers after the returned orders, in time order.
+    spend = np.isin(kind, [Kind.REDEEM, Kind.REDEEM_OVER])
+    spend_rank = np.cumsum(spend) - 1
+    spend_order = np.where(spend, n_orders + spend_rank, -1)
+    refund = kind == Kind.REFUND
+    if refund.any():
+        parent_pos = np.searchsorted(ev, target[refund])
+        found = (parent_pos < len(ev)) & (ev[np.minimum(parent_pos, len(ev) - 1)] == target[refund])
+        spend_order[np.flatnonzero(refund)[found]] = spend_order[parent_pos[found]]
+    credit_order = np.where(postco & (ret >= 0), order_rank[pop.book["order"][safe_ret]], -1)
+    order_no = np.where(spend_order >= 0, spend_order, credit_order)
+    has_order = order_no >= 0
+    source_order_id = _null_where(pc.cast(pa.array(5_500_000_000_000 + np.maximum(order_no, 0) * 97), pa.string()),
+                                  ~has_order)
+    source_order_number = _null_where(text.join("#", pc.cast(pa.array(1001 + np.maximum(order_no, 0)), pa.string())),
+                                      ~has_order)
+    exp_at = run.expires_at[ev]
+    expiration = text.timestamps(exp_at, 0, missing=~issue | (exp_at < 0))
+    end_reason = _pick_text([None, "EXPIRATION", "CANCEL"],
+                            np.where(kind == Kind.EXPIRE, 1, np.where(kind == Kind.CANCEL, 2, 0)))
+    voided = _null_where(_take(tx_id_all, np.maximum(target, 0)), kind != Kind.VOID)
+    suffix = _pick_text([None, ":base", ":bonus"], np.where(postco & (ref == Ref.RETURN), ck, 0))
+    key = text.join("postco:", rid, suffix)
+    key = pc.if_else(pa.array(cols["dup"][ev] == 1), text.join(key, ":retry"), key)
+    status_word = _take(pa.array(list(pop.book["status"]), type=pa.string()), safe_ret)
+    notes = [
+        (postco & (ck == 1), pa.scalar("PostCo return refund")),
+        (postco & (ck == 2), pa.scalar("PostCo return bonus")),
+        (manual_issue, pa.scalar("Test credit - please ignore")),
+        (other, _pick_text(["Loyalty reward", "Birthday gift", "Referral reward"], np.where(other, programme, 0))),
+        (np.isin(kind, [Kind.MANUAL_ADD, Kind.MANUAL_SUB]),
+         _pick_text(list(MANUAL_NOTES), np.clip(programme, 0, len(MANUAL_NOTES) - 1))),
+        (kind == Kind.CLAWBACK, text.join("Clawback of early credit: return ", rid, " ", status_word)),
+    ]
+    note = pa.repeat(pa.scalar(None, pa.string()), m)
+    for mask, value in notes:
+        if mask.any():
+            note = pc.if_else(pa.array(mask), value, note)
+    frame = pd.DataFrame({
+        "transaction_id": text.to_series(_take(tx_id_all, ev)),
+        "created_date": text.to_series(text.timestamps(run.t[ev])),
+        "wallet_id": text.to_series(wallet_id),
+        "customer_email": text.to_series(_wallet_email(keys, n_cur, email, second)),
+        "type": text.to_series(_pick_text(type_names, kind)),
+        "operation_type": text.to_series(_pick_text(["SUBTRACT", "ADD"], adds.astype(np.int64))),
+        "amount": text.to_series(text.money(run.amount[ev], exps)),
+        "currency": text.to_series(_take(pa.array(list(cur_codes), type=pa.string()), cur)),
+        "updated_balance": text.to_series(text.money(run.balance[ev], exps)),
+        "code_suffix": text.to_series(code_suffix),
+        "wallet_action_id": text.to_series(action_id),
+        "issuer": text.to_series(issuer_text),
+        "issuer_id": text.to_series(issuer_id),
+        "credit_kind": text.to_series(credit_kind),
+        "external_event_name": text.to_series(event_name),
+        "external_event_description": text.to_series(description),
+        "source_order_id": text.to_series(source_order_id),
+        "source_order_number": text.to_series(source_order_number),
+        "expiration_date": text.to_series(expiration),
+        "end_reason": text.to_series(end_reason),
+        "voided_transaction_id": text.to_series(voided),
+        "idempotency_key": text.to_series(_null_where(key, ~(postco & (ref == Ref.RETURN)))),
+        "note": text.to_series(note),
+    })
+    return frame
+
+
+def _truth_text(rows, return_id, tx_id_all, linked) -> pd.DataFrame:
+    reasons, rets, txs = [], [], []
+    for reason, ret, ev in rows:
+        if not len(ret):
+            continue
+        ret = np.where(ret == LINKED, np.where(ev >= 0, linked[np.maximum(ev, 0)], -1), ret)
+        reasons.append(pa.repeat(pa.scalar(reason), len(ret)))
+        rets.append(_null_where(_take(return_id, np.maximum(ret, 0)), ret < 0))
+        txs.append(_null_where(_take(tx_id_all, np.maximum(ev, 0)), ev < 0))
+    if not reasons:
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in TRUTH_COLUMNS})
+    frame = pd.DataFrame({
+        "reason": text.to_series(pa.concat_arrays(reasons)),
+        "return_id": text.to_series(pa.concat_arrays(rets)),
+        "transaction_id": text.to_series(pa.concat_arrays(txs)),
+    })
+    return frame.sort_values(list(TRUTH_COLUMNS), na_position="first", kind="stable").reset_index(drop=True)
+
+
+def _rate_text(s: Scenario, pop, cur_codes) -> tuple[pa.Array, np.ndarray]:
+    """``bonus_rate`` as PostCo writes it: ``0.10`` for a percentage, the fixed amount, or ``0``."""
+    book = pop.book
+    n = len(book["status"])
+    if s.bonus_type == BonusType.FIXED and not s.bonus_experiment_rates:
+        exps = book["exponent"]
+        fixed = np.array([s.usd_in(s.bonus_rate, c) for c in pop.currencies], dtype=np.int64)[book["currency_index"]]
+        return text.money(fixed, exps), fixed
+    levels = sorted(set(float(x) for x in np.unique(book["bonus_rate"])))
+    labels = []
+    for lv in levels:
+        d = Decimal(str(lv))
+        labels.append("0" if d == 0 else f"{d.quantize(Decimal('0.01')) if d == d.quantize(Decimal('0.01')) else d:f}")
+    idx = np.searchsorted(np.array(levels), book["bonus_rate"])
+    return _take(pa.array(labels, type=pa.string()), idx), np.zeros(n, dtype=np.int64)
+
+
+def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank) -> pd.DataFrame:
+    book = pop.book
+    n = len(book["status"])
+    off = s.postco_export_utc_offset_minutes
+    exps = book["exponent"]
+    cust = book["customer"]
+    ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
+    phone_all = pa.array(_phones(pop, cust))
+    phone = _null_where(phone_all, ~book["phone_lookup"])
+    order_no = order_rank[book["order"]]
+    rate_text, _ = _rate_text(s, pop, cur_codes)
+    # SKUs of the accepted lines, "|"-separated, taken from the return whose lines these are.
+    lines = pop.lines
+    accepted = ~(book["item_rejected"][lines.return_index] & (lines.position == 0))
+    li = np.flatnonzero(accepted)
+    counts = np.bincount(lines.return_index[li], minlength=n)
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
+    sku_values = _take(pa.array(list(pop.sku), type=pa.string()), lines.product[li])
+    skus = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), sku_values), "|")
+    skus = _take(skus, book["line_source"])
+    status = book["status"]
+    notes = pa.repeat(pa.scalar(None, pa.string()), n)
+    flags = [
+        (book["keep_item"], "Keep item"),
+        (book["item_rejected"], "1 item rejected at inspection"),
+        (book["partial_refund"], "Refund edited at resolve"),
+        ((status == ReturnStatus.REJECTED.value) & (book["received_at"] == MISSING)
+         & (book["resolved_at"] == MISSING), "Rejected at review"),
+        ((status == ReturnStatus.REJECTED.value) & (book["resolved_at"] != MISSING), "Rejected at resolve"),
+        ((status == ReturnStatus.ARCHIVED.value) & (book["reviewed_at"] == MISSING), "Cancelled by customer"),
+        ((status == ReturnStatus.ARCHIVED.value) & (book["reviewed_at"] != MISSING), "Never shipped back"),
+    ]
+    for mask, words in flags:
+        if mask.any():
+            joined = pc.if_else(pc.is_null(notes), pa.scalar(words), text.join(pc.fill_null(notes, ""), "; " + words))
+            notes = pc.if_else(pa.array(mask), joined, notes)
+    reason_text = _take(pa.array([r for r, _ in REASONS], type=pa.string()), book["reason_index"])
+    category = _pick_text(["customer_borne", "retailer_borne"], book["retailer_borne"].astype(np.int64))
+    cols = {
+        "return_id": return_id,
+        "order_id": pc.cast(pa.array(5_500_000_000_000 + order_no * 97), pa.string()),
+        "order_name": text.join("#", pc.cast(pa.array(1001 + order_no), pa.string())),
+        "customer_email": ret_email,
+        "customer_phone": phone,
+        "status": pa.array(list(status), type=pa.string()),
+        "resolution_type": pa.array(list(book["resolution_type"]), type=pa.string()),
+        "currency": _take(pa.array(list(cur_codes), type=pa.string()), book["currency_index"]),
+        "return_total": text.money(book["value_minor"], exps),
+        "fees_total": text.money(book["fees_minor"], exps),
+        "refund_to_original_amount": text.money(book["refund_to_original_minor"], exps),
+        "store_credit_amount": text.money(np.where(book["choice"] == "store_credit", book["store_credit_minor"], 0),
+                                          exps),
+        "bonus_type": pa.array(list(book["bonus_type"]), type=pa.string()),
+        "bonus_rate": rate_text,
+        "bonus_credit_amount": text.money(book["bonus_credit_minor"], exps),
+        "credit_issue_stage": _pick_text(["resolved", "reviewed"], book["early_credit"].astype(np.int64)),
+    }
+    for c in ("created_at", "reviewed_at", "received_at", "resolved_at", "archived_at"):
+        cols[c] = text.timestamps(book[c], off, missing=book[c] == MISSING)
+    cols.update({
+        "reason": reason_text, "reason_category": category,
+        "item_count": pc.cast(pa.array(book["item_count"]), pa.string()),
+        "skus": skus, "notes": notes,
+    })
+    order = pa.array(row_order)
+    frame = pd.DataFrame({k: text.to_series(pc.take(v, order)) for k, v in cols.items()})
+    return frame.loc[:, list(RETURN_COLUMNS)]
+
+
+def _phones(pop, cust: np.ndarray) -> np.ndarray:
+    from toolkit.simulate.customers import _DIAL, COUNTRY_OF
+
+    codes = np.array([_DIAL.get(COUNTRY_OF.get(c, "US"), "+1") for c in pop.currencies], dtype=object)
+    dial = codes[pop.customer_currency[cust]]
+    num = pc.utf8_lpad(pc.cast(pa.array(cust + 1), pa.string()), 7, "0")
+    return np.asarray(text.join(pa.array(dial, type=pa.string()), "555", num).to_numpy(zero_copy_only=False),
+                      dtype=object)
+
+
+def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second, cur_codes,
+                        n_cur, rngs) -> pd.DataFrame:
+    book = pop.book
+    r = rngs["emails"]
+    n = len(book["status"])
+    status = book["status"]
+    rejected_at_review = (status == ReturnStatus.REJECTED.value) & (book["resolved_at"] == MISSING)
+    stages = [
+        (Template.RETURN_SUBMITTED, book["created_at"], np.ones(n, dtype=bool)),
+        (Template.RETURN_REVIEWED, book["reviewed_at"], (book["reviewed_at"] != MISSING) & ~rejected_at_review),
+        (Template.RETURN_RECEIVED, book["received_at"], book["received_at"] != MISSING),
+        (Template.RETURN_COMPLETED, book["resolved_at"], status == ReturnStatus.RESOLVED.value),
+        (Template.RETURN_REJECTED, np.where(rejected_at_review, book["reviewed_at"], book["resolved_at"]),
+         status == ReturnStatus.REJECTED.value),
+    ]
+    cust = book["customer"]
+    ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
+    parts = []
+    for tmpl, when, mask in stages:
+        idx = np.flatnonzero(mask)
+        parts.append({
+            "t": when[idx] + r.integers(2, 120, len(idx)), "template": np.full(len(idx), tmpl.value, dtype=object),
+            "email": _take(ret_email, idx), "ret": idx, "ev": np.full(len(idx), -1),
+        })
+    kind = cols["kind"]
+    credit = np.flatnonzero((kind == Kind.ISSUE) & (cols["issuer"] == Issuer.POSTCO) & (run.amount > 0)
+                            & (run.wallet >= 0) & ~no_email)
+    keys = run.wallet_keys[run.wallet[credit]]
+    parts.append({
+        "t": run.t[credit] + r.integers(5, 90, len(credit)),
+        "template": np.where(cols["credit_kind"][credit] == 2, Template.BONUS_CREDIT_RECEIVED.value,
+                             Template.STORE_CREDIT_RECEIVED.value).astype(object),
+        "email": _wallet_email(keys, n_cur, email, second), "ret": linked[credit], "ev": credit,
+    })
+    t = np.concatenate([p["t"] for p in parts])
+    tmpl = np.concatenate([p["template"] for p in parts])
+    mail = pa.concat_arrays([p["email"] for p in parts])
+    ret = np.concatenate([p["ret"] for p in parts])
+    ev = np.concatenate([p["ev"] for p in parts])
+    order = np.lexsort((ev, ret, t))
+    keys_all = np.where(ev >= 0, run.wallet_keys[np.maximum(run.wallet[np.maximum(ev, 0)], 0)] % n_cur,
+                        book["currency_index"][np.maximum(ret, 0)])
+    exps = np.array([exponent(c) for c in cur_codes], dtype=np.int64)[keys_all]
+    amount = text.money(np.where(ev >= 0, run.amount[np.maximum(ev, 0)], 0), exps, missing=ev < 0)
+    currency = _null_where(_take(pa.array(list(cur_codes), type=pa.string()), keys_all), ev < 0)
+    frame = pd.DataFrame({
+        "notification_id": text.to_series(text.ids("ntf_", np.arange(len(t)) + 1, 9)),
+        "sent_at": text.to_series(text.timestamps(t[order])),
+        "customer_email": text.to_series(_take(mail, order)),
+        "template": text.to_series(pa.array(list(tmpl[order]), type=pa.string())),
+        "return_id": text.to_series(_null_where(_take(return_id, np.maximum(ret[order], 0)), ret[order] < 0)),
+        "transaction_id": text.to_series(_null_where(_take(tx_id_all, np.maximum(ev[order], 0)), ev[order] < 0)),
+        "amount": text.to_series(_take(amount, order)),
+        "currency": text.to_series(_take(currency, order)),
+    })
+    return frame
+
+
+def _requests_frame(s, pop, exp, return_id, row_order, cur_codes) -> pd.DataFrame:
+    book = pop.book
+
+    def ts(col: str) -> pd.Series:
+        v = book[col][row_order]
+        return pd.Series(pd.to_datetime(np.where(v == MISSING, np.iinfo(np.int64).min, v), unit="s", utc=True))
+
+    def hours(a: str, b: str) -> np.ndarray:
+        x, y = book[a][row_order], book[b][row_order]
+        return np.where((x == MISSING) | (y == MISSING), np.nan, (y - x) / 3600)
+
+    frame = pd.DataFrame({
+        "return_id": text.to_series(pc.take(return_id, pa.array(row_order))),
+        "customer": book["customer"][row_order],
+        "order": book["order"][row_order],
+        "currency": cur_codes[book["currency_index"][row_order]],
+        "status": book["status"][row_order],
+        "choice": book["choice"][row_order],
+        "resolution_type": book["resolution_type"][row_order],
+        "reason_category": np.where(book["retailer_borne"][row_order], "retailer_borne", "customer_borne"),
+        "retailer_borne": book["retailer_borne"][row_order],
+        "item_count": book["item_count"][row_order],
+        "value_minor": book["value_minor"][row_order],
+        "bonus_type": book["bonus_type"][row_order],
+        "bonus_rate": book["bonus_rate"][row_order],
+        "bonus_offered_minor": book["bonus_offered_minor"][row_order],
+        "bonus_credit_minor": book["bonus_credit_minor"][row_order],
+        "fee_offered_minor": book["fee_offered_minor"][row_order],
+        "fees_minor": book["fees_minor"][row_order],
+        "store_credit_minor": np.where(book["choice"] == "store_credit", book["store_credit_minor"], 0)[row_order],
+        "refund_to_original_minor": book["refund_to_original_minor"][row_order],
+        "early_credit": book["early_credit"][row_order],
+        "keep_item": book["keep_item"][row_order],
+        "created_at": ts("created_at"), "reviewed_at": ts("reviewed_at"), "received_at": ts("received_at"),
+        "resolved_at": ts("resolved_at"), "archived_at": ts("archived_at"),
+        "review_delay_hours": hours("created_at", "reviewed_at"),
+        "ship_delay_hours": hours("reviewed_at", "received_at"),
+        "resolve_delay_hours": hours("received_at", "resolved_at"),
+        "request_to_resolve_hours": hours("created_at", "resolved_at"),
+        "expects_credit": exp.expects_credit[row_order],
+        "expected_credit_minor": np.where(exp.expects_credit, exp.expected_credit, 0)[row_order],
+        "expected_bonus_minor": np.where(exp.expects_credit, exp.expected_bonus, 0)[row_order],
+        "fault": book["fault"][row_order],
+    })
+    return frame
