@@ -402,15 +402,14 @@ def _read_one(
     missing = [c for c in spec.required if c not in seen]
     for col in missing:
         problems.append(InputProblem(label, col, "missing required column"))
-    out = pd.DataFrame(index=pd.RangeIndex(len(table)))
-    for header, name in rename.items():
-        out[name] = table[header].astype("str").to_numpy() if isinstance(src, pd.DataFrame) \
-            else table[header].to_numpy()
-        out[name] = out[name].astype("str")
-    for col in spec.columns:
-        if col not in out.columns:
-            out[col] = pd.Series("", index=out.index, dtype="str")
-    return _RawFile(label, digest, out[list(spec.columns)], bool(missing))
+    n = len(table)
+    by_name = {name: header for header, name in rename.items()}
+    blank = pd.Series(np.full(n, "", dtype=object), dtype="str")
+    out = pd.DataFrame({
+        col: table[by_name[col]].astype("str").reset_index(drop=True) if col in by_name else blank
+        for col in spec.columns
+    })
+    return _RawFile(label, digest, out, bool(missing))
 
 
 def _read_csv_text(path: Path, label: str, problems: list[InputProblem]) -> pd.DataFrame | None:
@@ -482,26 +481,20 @@ def _type_columns(
     text: pd.DataFrame, spec: _Spec, settings: ReconcileSettings, labels: list[str],
     problems: list[InputProblem],
 ) -> tuple[pd.DataFrame, int]:
-    out = pd.DataFrame(index=text.index)
-    for col in spec.columns:
-        out[col] = text[col].str.strip()
-    out["_file"] = text["_file"].to_numpy()
-    out["_line"] = text["_line"].to_numpy()
+    out: dict[str, pd.Series] = {col: text[col].str.strip() for col in spec.columns}
 
     for col in spec.nonempty:
         empty = (out[col] == "").to_numpy(dtype=bool, copy=True)
         if empty.any():
-            _add_rows(problems, labels, out, empty, col, "empty value in a required column")
+            _add_rows(problems, labels, text, empty, col, "empty value in a required column")
 
     for col, enum in spec.enums.items():
         values = out[col].str.upper() if enum.upper else out[col].str.lower()
         ok = values.isin(enum.values).to_numpy(dtype=bool, copy=True)
-        if enum.allow_empty or col not in spec.nonempty:
-            ok |= (values == "").to_numpy(dtype=bool, copy=True)
-        if col in spec.nonempty:  # an empty required value is reported once, above
-            ok |= (out[col] == "").to_numpy(dtype=bool)
+        # Empty is allowed for optional enums; for required ones it was reported above.
+        ok |= (values == "").to_numpy(dtype=bool)
         if not ok.all():
-            _add_rows(problems, labels, out, ~ok, col,
+            _add_rows(problems, labels, text, ~ok, col,
                       f"not one of {', '.join(sorted(enum.values))}", out[col])
         out[col] = values
     if "credit_issue_stage" in spec.enums:
@@ -513,28 +506,25 @@ def _type_columns(
         known = out["currency"].isin(list(CURRENCY_EXPONENTS)).to_numpy(dtype=bool, copy=True)
         given = (out["currency"] != "").to_numpy(dtype=bool, copy=True)
         if (given & ~known).any():
-            _add_rows(problems, labels, out, given & ~known, "currency",
+            _add_rows(problems, labels, text, given & ~known, "currency",
                       "unknown currency code", out["currency"])
         for col in spec.money:
             minor, bad = _parse_money(out[col], out["currency"], known)
             if bad.any():
-                _add_rows(problems, labels, out, bad, col,
+                _add_rows(problems, labels, text, bad, col,
                           "not an amount in the row's currency", out[col])
-            if col in spec.nonempty:
-                out[col] = minor.fillna(0).astype(np.int64)
-            else:
-                out[col] = minor
+            out[col] = minor.fillna(0).astype(np.int64) if col in spec.nonempty else minor
 
     naive_total = 0
-    zone = settings.timezone
     for col in spec.timestamps:
-        stamps, bad, naive = _parse_timestamps(out[col], zone)
+        stamps, bad, naive = _parse_timestamps(out[col], settings.timezone)
         naive_total += naive
         if bad.any():
-            _add_rows(problems, labels, out, bad, col,
-                      "not an ISO 8601 timestamp", out[col])
+            _add_rows(problems, labels, text, bad, col, "not an ISO 8601 timestamp", out[col])
         out[col] = stamps
-    return out, naive_total
+    out["_file"] = text["_file"]
+    out["_line"] = text["_line"]
+    return pd.DataFrame(out), naive_total
 
 
 def _parse_money(

@@ -79,9 +79,22 @@ def _take(values: np.ndarray, idx: np.ndarray, fill: object = "") -> np.ndarray:
 
 
 def _money(values: pd.Series | np.ndarray, currency: np.ndarray) -> np.ndarray:
-    return format_minor_column(
-        pd.Series(pd.array(values, dtype="Int64")), pd.Series(currency, dtype=object)
+    return _money_many({"x": values}, currency)["x"]
+
+
+def _money_many(columns: dict[str, object], currency: np.ndarray) -> dict[str, np.ndarray]:
+    """Several money columns of one table as text, formatted in one pass (same currency column)."""
+    k = len(currency)
+    names = list(columns)
+    stacked = pd.array(np.zeros(0, dtype=np.int64), dtype="Int64")
+    if names:
+        stacked = pd.concat([pd.Series(pd.array(columns[c], dtype="Int64")) for c in names],
+                            ignore_index=True)
+    text = format_minor_column(
+        pd.Series(stacked), pd.Series(np.tile(np.asarray(currency, dtype=object), len(names)),
+                                      dtype=object)
     ).to_numpy(dtype=object)
+    return {c: text[i * k:(i + 1) * k] for i, c in enumerate(names)}
 
 
 def breaks_table(
@@ -106,6 +119,7 @@ def breaks_table(
     age = np.where(release == NO, 0, (as_of_us - release) // _US_PER_DAY)
     age_text = np.where(release == NO, "", age.astype(str)).astype(object)
 
+    amounts = _money_many({c: breaks[c] for c in ("expected", "actual", "difference")}, currency)
     out = pd.DataFrame({
         "break_id": [break_id(a, b) for a, b in zip(reason, np.where(by_return, rid, tid))],
         "reason": reason,
@@ -115,9 +129,9 @@ def breaks_table(
         "wallet_id": _take(ledger["wallet_id"].to_numpy(dtype=object), li),
         "customer_email": email,
         "currency": currency,
-        "expected_amount": _money(breaks["expected"], currency),
-        "actual_amount": _money(breaks["actual"], currency),
-        "difference": _money(breaks["difference"], currency),
+        "expected_amount": amounts["expected"],
+        "actual_amount": amounts["actual"],
+        "difference": amounts["difference"],
         "detail": _details(breaks, returns, ledger, exp, links, rid, tid, currency,
                            settings_window_hours),
         "key": np.where(by_return, "return", "transaction").astype(object),
@@ -145,9 +159,8 @@ def _details(
     row_ccy = np.where(row_ccy == "", currency, row_ccy)
     s = {
         "rid": rid, "tid": tid, "ccy": currency, "row_ccy": row_ccy,
-        "exp": _money(breaks["expected"], currency),
-        "act": _money(breaks["actual"], currency),
-        "diff": _money(breaks["difference"], currency),
+        **dict(zip(("exp", "act", "diff"), _money_many(
+            {c: breaks[c] for c in ("expected", "actual", "difference")}, currency).values())),
         "row_amt": _money(pd.array(_take(ledger["amount"].to_numpy(dtype=np.int64), li, None),
                                    dtype="Int64"), row_ccy),
         "due": iso_utc(np.where(_take(exp.due_us, r, NO).astype(np.int64) == NO, NO,
@@ -232,16 +245,20 @@ def returns_table(
 ) -> pd.DataFrame:
     """``returns.csv`` as text, one row per input return, sorted by ``return_id``."""
     ccy = returns["currency"].to_numpy(dtype=object)
+    money = _money_many({
+        "expected_credit": exp.expected_credit, "issued_credit": state.issued_credit,
+        "expected_bonus": exp.expected_bonus, "issued_bonus": state.issued_bonus,
+    }, ccy)
     out = pd.DataFrame({
         "return_id": returns["return_id"].to_numpy(dtype=object),
         "outcome": state.outcome.astype(object),
         "reasons": reasons,
         "refund_credit_ids": state.refund_ids,
         "bonus_credit_ids": state.bonus_ids,
-        "expected_credit": _money(exp.expected_credit, ccy),
-        "issued_credit": _money(state.issued_credit, ccy),
-        "expected_bonus": _money(exp.expected_bonus, ccy),
-        "issued_bonus": _money(state.issued_bonus, ccy),
+        "expected_credit": money["expected_credit"],
+        "issued_credit": money["issued_credit"],
+        "expected_bonus": money["expected_bonus"],
+        "issued_bonus": money["issued_bonus"],
         "currency": ccy,
         "status": returns["status"].to_numpy(dtype=object),
         "resolution_type": returns["resolution_type"].to_numpy(dtype=object),
@@ -274,8 +291,8 @@ def ledger_table(
         "customer_email": ledger["customer_email"].to_numpy(dtype=object),
         "type": ledger["type"].to_numpy(dtype=object),
         "operation_type": ledger["operation_type"].to_numpy(dtype=object),
-        "amount": _money(ledger["amount"].to_numpy(dtype=np.int64), ccy),
-        "signed_amount": _money(links.signed, ccy),
+        **_money_many({"amount": ledger["amount"].to_numpy(dtype=np.int64),
+                       "signed_amount": links.signed}, ccy),
         "currency": ccy,
         "cancelled": np.where(links.cancelled, "true", "false").astype(object),
         "reasons": reasons,
@@ -293,7 +310,8 @@ def balances_table(wallets: pd.DataFrame) -> pd.DataFrame:
         "customer_email": wallets["customer_email"].to_numpy(dtype=object),
         "currency": ccy,
     })
-    for column in ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference"):
-        out[column] = _money(wallets[column].to_numpy(dtype=np.int64), ccy)
+    columns = ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference")
+    money = _money_many({c: wallets[c].to_numpy(dtype=np.int64) for c in columns}, ccy)
+    out = pd.concat([out, pd.DataFrame(money)], axis=1)
     out["rows"] = wallets["rows"].astype(str).to_numpy(dtype=object)
     return out.loc[:, list(BALANCE_COLUMNS)]
