@@ -120,12 +120,12 @@ class _Groups:
             return out
         start = np.r_[True, rr[1:] != rr[:-1]]
         out[rr[start]] = vv[start]
-        many = np.flatnonzero(~start)
-        if len(many):
+        repeated = ~start
+        if repeated.any():
             # Only returns with two or more credits of a kind need a Python join.
-            groups = pd.Series(vv).groupby(rr).agg("|".join)
-            multi = np.unique(rr[many])
-            out[multi] = groups.loc[multi].to_numpy()
+            in_multi = np.isin(rr, rr[repeated])
+            groups = pd.Series(vv[in_multi]).groupby(rr[in_multi], sort=False).agg("|".join)
+            out[groups.index.to_numpy()] = groups.to_numpy()
         return out
 
 
