@@ -66,10 +66,10 @@ def waterfall_svg(roll: RollForward) -> str:
     >>> svg = waterfall_svg(model.rollforwards[0])  # doctest: +SKIP
     """
     steps = [(label, minor) for _key, label, minor in roll.movements if minor != 0]
-    labels = ["Opening"] + [s[0] for s in steps] + ["Closing", "Reported"]
+    labels = ["Opening"] + [s[0].replace(" ", "\n") for s in steps] + ["Closing", "Reported\nby ledger"]
     scale = _units(roll.currency)
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.2, 2.9))
+        fig, ax = plt.subplots(figsize=(max(7.2, 0.85 * len(labels)), 2.9))
         running = roll.opening
         bottoms, heights, colors, texts = [0.0], [roll.opening / scale], [_TOTAL], [roll.opening]
         for _label, minor in steps:
@@ -88,7 +88,7 @@ def waterfall_svg(roll: RollForward) -> str:
         for i, (b, h, minor) in enumerate(zip(bottoms, heights, texts)):
             sign = "+" if 0 < i <= len(steps) and minor > 0 else ""
             ax.text(i, b + h + top * 0.02, sign + format_money(minor, roll.currency),
-                    ha="center", va="bottom", fontsize=7.5)
+                    ha="center", va="bottom", fontsize=7 if len(labels) > 7 else 7.5)
         ax.set_xticks(list(x), labels, rotation=0, fontsize=7.5)
         ax.set_ylim(0, top * 1.15)
         ax.yaxis.set_major_formatter(_axis_formatter(roll.currency))
