@@ -5,7 +5,8 @@ offered as a share of the value (``bonus_frac``) and, when the customer has deci
 (``chosen``: 0 refund, 1 store credit, 2 exchange; -1 undecided). The rules, from the contract:
 ``store_credit`` and ``mixed`` are store credit, ``exchange`` exchange, ``original_payment``
 refund; the offered bonus is ``bonus_type`` / ``bonus_rate`` on each row (a percentage as
-``0.10``, a fixed bonus as an amount). The fee is read from ``fees_total``, which holds the fee
+``0.10``, a fixed bonus as an amount; a percentage is scaled by the bonus base share, see
+:class:`ObservedReturns`). The fee is read from ``fees_total``, which holds the fee
 *deducted*, i.e. only on cash refunds: the fee *offered* to every return is inferred per reason
 class (retailer- or customer-borne, from ``reason_category``, else ``reason``) as the most
 common fee on that class's refunds. Reading the deducted fee row by row would make the fee a
@@ -42,7 +43,7 @@ _CHOICE_OF_RESOLUTION = {
     "exchange": EXCHANGE, "original_payment": REFUND,
 }
 _NEEDED = ("currency", "return_total", "resolution_type", "bonus_type")
-_OPTIONAL = ("bonus_rate", "fees_total", "reason_category", "reason")
+_OPTIONAL = ("bonus_rate", "fees_total", "reason_category", "reason", "bonus_credit_amount")
 
 
 def _key(name: str) -> str:
@@ -62,6 +63,8 @@ class ObservedReturns:
     bonus_frac: the bonus offered, as a share of the value.
     chosen: choice index, -1 while undecided.
     skipped: rows left out, by reason (``"no resolution yet"``, ``"zero value"``, ``"other currency"``).
+    bonus_base_share: percentage bonus paid over ``rate x return_total`` (median over returns that
+        took credit and got a bonus): below 1 when the bonus is computed before tax or capped.
     """
 
     currency: str
@@ -71,6 +74,7 @@ class ObservedReturns:
     bonus_frac: np.ndarray
     chosen: np.ndarray
     skipped: dict[str, int]
+    bonus_base_share: float = 1.0
 
     def __len__(self) -> int:
         return len(self.value_minor)
@@ -128,6 +132,7 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         bad_value = bad_value.to_numpy() | value.isna().to_numpy()
         fee, bad_fee = parse_money_column(raw["fees_total"], currency)
         bad_fee = bad_fee.to_numpy()
+        bonus_paid, _ = parse_money_column(raw["bonus_credit_amount"], currency)
     else:
         table = read_returns(source)  # the contract's reader: refuses a bad export with evidence
         raw = table.frame.copy()
@@ -138,8 +143,9 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         rownum = raw["_line"].to_numpy()
         currency = raw["currency"].astype("string").str.strip().str.upper()
         value, fee = raw["return_total"].astype("Int64"), raw["fees_total"].astype("Int64")
+        bonus_paid = raw["bonus_credit_amount"].astype("Int64")
         bad_value = bad_fee = np.zeros(len(raw), dtype=bool)
-        raw = raw.astype({c: "string" for c in (*_NEEDED[2:], *_OPTIONAL)}).fillna("")
+        raw = raw.astype({c: "string" for c in (*_NEEDED[2:], *_OPTIONAL[:-1])}).fillna("")
 
     def refuse(column: str, problem: str, mask: np.ndarray) -> None:
         if mask.any():
@@ -180,6 +186,16 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         np.where(is_fixed[keep], fixed.fillna(0).to_numpy(dtype=float)[keep] / v, 0.0),
     )
     chosen = resolution[keep].map(lambda r: _CHOICE_OF_RESOLUTION.get(r, -1)).to_numpy(dtype=np.int8)
+    # PostCo computes a percentage bonus on each item's price before tax (and may cap it per
+    # item), while the rate is stated against nothing: the bonus as a share of return_total is
+    # rate x base_share. The base share is seen only where a bonus was paid (pure store-credit
+    # returns); its median is applied to every percentage offer.
+    paid = bonus_paid.fillna(0).to_numpy(dtype=float)[keep]
+    rates = bonus_frac.copy()
+    seen = is_pct[keep] & (rates > 0) & (chosen == STORE_CREDIT) & (paid > 0) & (
+        resolution[keep].to_numpy() == "store_credit")
+    base_share = float(np.median(paid[seen] / (rates[seen] * v[seen]))) if seen.any() else 1.0
+    bonus_frac = np.where(is_pct[keep], rates * base_share, bonus_frac)
     skipped["no resolution yet"] = int((chosen < 0).sum())
     category = raw["reason_category"].where(raw["reason_category"].str.strip() != "",
                                             raw["reason"])[keep].map(_key)
@@ -202,4 +218,5 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         bonus_frac=bonus_frac.astype(float),
         chosen=chosen,
         skipped=skipped,
+        bonus_base_share=base_share,
     )
