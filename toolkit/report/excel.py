@@ -174,7 +174,7 @@ def _sorted_balances(balances: pd.DataFrame) -> pd.DataFrame:
 def _summary_sheet(ws: Any, fmt: _Formats, model: ReportModel, notes: list[str]) -> None:
     s = model.summary
     ws.set_column(0, 0, 36)
-    ws.set_column(1, 1 + max(len(model.currencies), 6), 18)
+    ws.set_column(1, 5 + max(len(model.currencies), 3), 16)
     ws.write_string(0, 0, "Store-credit reconciliation", fmt.title)
     ws.write_string(1, 0, "As of")
     ws.write_string(1, 1, str(s["as_of"]).replace("T", " "))
