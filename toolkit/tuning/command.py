@@ -27,9 +27,9 @@ _SECTIONS = ("economics", "coefficients", "coefficient_sd", "population")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Sweep store-credit bonus levels (0 to --max %% in --step %% steps, plus fixed amounts) "
+        "Sweep store-credit bonus levels (0 to --max % in --step % steps, plus fixed amounts) "
         "and recommend one. For each level: who takes credit, refund or exchange; credit and "
-        "bonus issued; bonus cost; cash refunds avoided; net value per return; each with a 90 %% "
+        "bonus issued; bonus cost; cash refunds avoided; net value per return; each with a 90 % "
         "band from Monte Carlo runs that redraw the customers' response coefficients and a "
         "month of returns. Writes sweep.csv, curve.csv, tornado.csv, recommendation.json and "
         "charts (uptake, net_benefit, tornado as PNG and SVG) into --out."
@@ -136,8 +136,9 @@ def _print_summary(result: Any) -> None:
     print(f"{'level':<12}{'takes credit':>14}{'gain/return':>13}{'90 % band':>20}{'beats none':>12}")
     for lv in rec["asked_levels"]:
         band = f"{lv['net_gain_vs_none_band'][0]} .. {lv['net_gain_vs_none_band'][1]}"
+        beats = "-" if lv["level"] == "none" else f"{lv['p_better_than_none']:.0%}"
         print(f"{lv['level']:<12}{lv['p_credit']:>13.1%} {lv['net_gain_vs_none_per_return']:>12}"
-              f"{band:>20}{lv['p_better_than_none']:>12.0%}")
+              f"{band:>20}{beats:>12}")
     lo, hi = rec["within_1pct_range_pct"]
     print()
     print(f"Best percentage (expected values): {rec['optimum_pct_closed_form']:.1f} %; "
