@@ -41,6 +41,24 @@ def check_tune_bonus(result: dict[str, Any], out: Path) -> None:
     assert (out / "sweep" / "net_benefit.png").exists()
 
 
+def check_simulate(result: dict[str, Any], out: Path) -> None:
+    funnel = [count for _, count in result["funnel"]]
+    assert funnel[0] == result["returns"] == SMALL_PARAMETERS["01_simulate_returns"]["n_returns"]
+    assert all(a >= b for a, b in zip(funnel, funnel[1:])), f"a funnel never grows: {result['funnel']}"
+    assert funnel[-1] > 0
+    assert abs(sum(result["choice_shares"].values()) - 1.0) < 1e-6
+    # Merchant-fault returns lean to cash: the choice model's retailer-borne terms are negative.
+    by_reason = result["choice_shares_by_reason"]
+    assert by_reason["retailer_borne"]["refund"] > by_reason["customer_borne"]["refund"]
+    assert sum(result["by_status"].values()) == result["returns"]
+    assert all(Decimal(v) > 0 for v in result["expected_credit"].values())
+    truth = pd.read_csv(out / "simulation" / "truth.csv", dtype=str)
+    assert len(truth) == result["planted_breaks"] > 0
+    assert truth["reason"].value_counts().to_dict() == result["planted_breaks_by_reason"]
+    exported = pd.read_csv(out / "simulation" / "postco_returns.csv", dtype=str)
+    assert len(exported) == result["returns"]
+
+
 def check_reconcile(result: dict[str, Any], out: Path) -> None:
     assert result["conservation_ok"] is True
     # The reconciler finds exactly the faults the simulator planted: nothing missed, nothing extra.
@@ -59,6 +77,7 @@ def check_reconcile(result: dict[str, Any], out: Path) -> None:
 
 
 CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {
+    "01_simulate_returns": check_simulate,
     "02_reconcile": check_reconcile,
     "03_tune_bonus": check_tune_bonus,
 }
