@@ -197,7 +197,7 @@ def test_money_shown_to_people_reads_back_to_the_same_minor_units(minor, currenc
     assert text.count(".") == (1 if CURRENCY_EXPONENTS[currency] else 0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=400), min_size=7, max_size=7))
 def test_every_break_falls_in_exactly_one_age_bucket(tmp_path_factory, ages):
     run_dir = copy_fixture(tmp_path_factory.mktemp("ages"))
