@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -278,7 +277,7 @@ class Scenario(BaseModel):
 
 def default_scenario_path() -> Path:
     """The packaged default scenario (a mid-size Shopify apparel shop)."""
-    return Path(str(resources.files("toolkit") / "scenarios" / "default.toml"))
+    return Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
 
 
 def _message(source: str, exc: ValidationError) -> str:

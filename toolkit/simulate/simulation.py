@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from toolkit.contract import (
     LEDGER_COLUMNS, NOTIFICATION_COLUMNS, RETURN_COLUMNS, TRUTH_COLUMNS, BonusType, BreakReason,
-    ReturnStatus, Template,
+    ResolutionType, ReturnStatus, Template,
 )
 from toolkit.io.output import atomic_output_dir, write_csv, write_json
 from toolkit.money import exponent
@@ -259,6 +259,12 @@ def _take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
     return pc.take(arr, pa.array(np.asarray(idx, dtype=np.int64)))
 
 
+def _take_or_null(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``arr[idx]``, null where ``idx < 0`` (also when ``arr`` is empty)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return pc.take(arr, pa.array(idx, mask=idx < 0)) if len(arr) else pa.nulls(len(idx), pa.string())
+
+
 def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), pa.scalar(None, pa.string()), arr)
 
@@ -393,10 +399,11 @@ def _truth_text(rows, return_id, tx_id_all, linked) -> pd.DataFrame:
     for reason, ret, ev in rows:
         if not len(ret):
             continue
-        ret = np.where(ret == LINKED, np.where(ev >= 0, linked[np.maximum(ev, 0)], -1), ret)
+        if (ret == LINKED).any():
+            ret = np.where(ret == LINKED, np.where(ev >= 0, linked[np.maximum(ev, 0)], -1), ret)
         reasons.append(pa.repeat(pa.scalar(reason), len(ret)))
-        rets.append(_null_where(_take(return_id, np.maximum(ret, 0)), ret < 0))
-        txs.append(_null_where(_take(tx_id_all, np.maximum(ev, 0)), ev < 0))
+        rets.append(_take_or_null(return_id, ret))
+        txs.append(_take_or_null(tx_id_all, ev))
     if not reasons:
         return pd.DataFrame({c: pd.Series([], dtype="str") for c in TRUTH_COLUMNS})
     frame = pd.DataFrame({
@@ -407,37 +414,38 @@ def _truth_text(rows, return_id, tx_id_all, linked) -> pd.DataFrame:
     return frame.sort_values(list(TRUTH_COLUMNS), na_position="first", kind="stable").reset_index(drop=True)
 
 
-def _rate_text(s: Scenario, pop, cur_codes) -> tuple[pa.Array, np.ndarray]:
+def _rate_text(s: Scenario, pop, cur_codes) -> pa.Array:
     """``bonus_rate`` as PostCo writes it: ``0.10`` for a percentage, the fixed amount, or ``0``."""
     book = pop.book
     n = len(book["status"])
     if s.bonus_type == BonusType.FIXED and not s.bonus_experiment_rates:
         exps = book["exponent"]
         fixed = np.array([s.usd_in(s.bonus_rate, c) for c in pop.currencies], dtype=np.int64)[book["currency_index"]]
-        return text.money(fixed, exps), fixed
+        return text.money(fixed, exps)
     levels = sorted(set(float(x) for x in np.unique(book["bonus_rate"])))
     labels = []
     for lv in levels:
         d = Decimal(str(lv))
         labels.append("0" if d == 0 else f"{d.quantize(Decimal('0.01')) if d == d.quantize(Decimal('0.01')) else d:f}")
     idx = np.searchsorted(np.array(levels), book["bonus_rate"])
-    return _take(pa.array(labels, type=pa.string()), idx), np.zeros(n, dtype=np.int64)
+    return _take(pa.array(labels, type=pa.string()), idx)
 
 
 def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank) -> pd.DataFrame:
-    book = pop.book
-    n = len(book["status"])
+    full = pop.book
+    n = len(full["status"])
+    # Rows in request order: permute the numbers once, then build each text column in place.
+    book = {k: v[row_order] for k, v in full.items()}
     off = s.postco_export_utc_offset_minutes
     exps = book["exponent"]
     cust = book["customer"]
     ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
-    phone_all = pa.array(_phones(pop, cust))
-    phone = _null_where(phone_all, ~book["phone_lookup"])
+    phone = _null_where(_phones(pop, cust), ~book["phone_lookup"])
     order_no = order_rank[book["order"]]
-    rate_text, _ = _rate_text(s, pop, cur_codes)
+    rate_text = _take(_rate_text(s, pop, cur_codes), row_order)
     # SKUs of the accepted lines, "|"-separated, taken from the return whose lines these are.
     lines = pop.lines
-    accepted = ~(book["item_rejected"][lines.return_index] & (lines.position == 0))
+    accepted = ~(full["item_rejected"][lines.return_index] & (lines.position == 0))
     li = np.flatnonzero(accepted)
     counts = np.bincount(lines.return_index[li], minlength=n)
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
@@ -460,23 +468,21 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
         if mask.any():
             joined = pc.if_else(pc.is_null(notes), pa.scalar(words), text.join(pc.fill_null(notes, ""), "; " + words))
             notes = pc.if_else(pa.array(mask), joined, notes)
-    reason_text = _take(pa.array([r for r, _ in REASONS], type=pa.string()), book["reason_index"])
-    category = _pick_text(["customer_borne", "retailer_borne"], book["retailer_borne"].astype(np.int64))
     cols = {
-        "return_id": return_id,
+        "return_id": _take(return_id, row_order),
         "order_id": pc.cast(pa.array(5_500_000_000_000 + order_no * 97), pa.string()),
         "order_name": text.join("#", pc.cast(pa.array(1001 + order_no), pa.string())),
         "customer_email": ret_email,
         "customer_phone": phone,
-        "status": pa.array(list(status), type=pa.string()),
-        "resolution_type": pa.array(list(book["resolution_type"]), type=pa.string()),
-        "currency": _take(pa.array(list(cur_codes), type=pa.string()), book["currency_index"]),
+        "status": _codes_text([x.value for x in ReturnStatus], status),
+        "resolution_type": _codes_text([x.value for x in ResolutionType], book["resolution_type"]),
+        "currency": _pick_text(list(cur_codes), book["currency_index"]),
         "return_total": text.money(book["value_minor"], exps),
         "fees_total": text.money(book["fees_minor"], exps),
         "refund_to_original_amount": text.money(book["refund_to_original_minor"], exps),
         "store_credit_amount": text.money(np.where(book["choice"] == "store_credit", book["store_credit_minor"], 0),
                                           exps),
-        "bonus_type": pa.array(list(book["bonus_type"]), type=pa.string()),
+        "bonus_type": _codes_text([x.value for x in BonusType], book["bonus_type"]),
         "bonus_rate": rate_text,
         "bonus_credit_amount": text.money(book["bonus_credit_minor"], exps),
         "credit_issue_stage": _pick_text(["resolved", "reviewed"], book["early_credit"].astype(np.int64)),
@@ -484,23 +490,27 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
     for c in ("created_at", "reviewed_at", "received_at", "resolved_at", "archived_at"):
         cols[c] = text.timestamps(book[c], off, missing=book[c] == MISSING)
     cols.update({
-        "reason": reason_text, "reason_category": category,
+        "reason": _pick_text([r for r, _ in REASONS], book["reason_index"]),
+        "reason_category": _pick_text(["customer_borne", "retailer_borne"], book["retailer_borne"].astype(np.int64)),
         "item_count": pc.cast(pa.array(book["item_count"]), pa.string()),
         "skus": skus, "notes": notes,
     })
-    order = pa.array(row_order)
-    frame = pd.DataFrame({k: text.to_series(pc.take(v, order)) for k, v in cols.items()})
+    frame = pd.DataFrame({k: text.to_series(v) for k, v in cols.items()})
     return frame.loc[:, list(RETURN_COLUMNS)]
 
 
-def _phones(pop, cust: np.ndarray) -> np.ndarray:
+def _codes_text(values: list[str], column: np.ndarray) -> pa.Array:
+    """An object column of enum strings as Arrow text, via integer codes (no per-row Python)."""
+    return _pick_text(values, pd.Categorical(column, categories=values).codes.astype(np.int64))
+
+
+def _phones(pop, cust: np.ndarray) -> pa.Array:
     from toolkit.simulate.customers import _DIAL, COUNTRY_OF
 
-    codes = np.array([_DIAL.get(COUNTRY_OF.get(c, "US"), "+1") for c in pop.currencies], dtype=object)
-    dial = codes[pop.customer_currency[cust]]
+    codes = [_DIAL.get(COUNTRY_OF.get(c, "US"), "+1") for c in pop.currencies]
+    dial = _pick_text(codes, pop.customer_currency[cust])
     num = pc.utf8_lpad(pc.cast(pa.array(cust + 1), pa.string()), 7, "0")
-    return np.asarray(text.join(pa.array(dial, type=pa.string()), "555", num).to_numpy(zero_copy_only=False),
-                      dtype=object)
+    return text.join(dial, "555", num)
 
 
 def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second, cur_codes,
@@ -520,43 +530,44 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     ]
     cust = book["customer"]
     ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
+    templates = [t.value for t in Template]
     parts = []
     for tmpl, when, mask in stages:
         idx = np.flatnonzero(mask)
-        parts.append({
-            "t": when[idx] + r.integers(2, 120, len(idx)), "template": np.full(len(idx), tmpl.value, dtype=object),
-            "email": _take(ret_email, idx), "ret": idx, "ev": np.full(len(idx), -1),
-        })
+        parts.append((when[idx] + r.integers(2, 120, len(idx)), np.full(len(idx), templates.index(tmpl.value)),
+                      _take(ret_email, idx), idx, np.full(len(idx), -1, dtype=np.int64)))
     kind = cols["kind"]
     credit = np.flatnonzero((kind == Kind.ISSUE) & (cols["issuer"] == Issuer.POSTCO) & (run.amount > 0)
                             & (run.wallet >= 0) & ~no_email)
     keys = run.wallet_keys[run.wallet[credit]]
-    parts.append({
-        "t": run.t[credit] + r.integers(5, 90, len(credit)),
-        "template": np.where(cols["credit_kind"][credit] == 2, Template.BONUS_CREDIT_RECEIVED.value,
-                             Template.STORE_CREDIT_RECEIVED.value).astype(object),
-        "email": _wallet_email(keys, n_cur, email, second), "ret": linked[credit], "ev": credit,
-    })
-    t = np.concatenate([p["t"] for p in parts])
-    tmpl = np.concatenate([p["template"] for p in parts])
-    mail = pa.concat_arrays([p["email"] for p in parts])
-    ret = np.concatenate([p["ret"] for p in parts])
-    ev = np.concatenate([p["ev"] for p in parts])
+    parts.append((run.t[credit] + r.integers(5, 90, len(credit)),
+                  np.where(cols["credit_kind"][credit] == 2, templates.index(Template.BONUS_CREDIT_RECEIVED.value),
+                           templates.index(Template.STORE_CREDIT_RECEIVED.value)),
+                  _wallet_email(keys, n_cur, email, second), linked[credit], credit))
+    t = np.concatenate([p[0] for p in parts])
+    tmpl = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    mail = pa.concat_arrays([p[2] for p in parts])
+    ret = np.concatenate([p[3] for p in parts])
+    ev = np.concatenate([p[4] for p in parts])
     order = np.lexsort((ev, ret, t))
-    keys_all = np.where(ev >= 0, run.wallet_keys[np.maximum(run.wallet[np.maximum(ev, 0)], 0)] % n_cur,
-                        book["currency_index"][np.maximum(ret, 0)])
-    exps = np.array([exponent(c) for c in cur_codes], dtype=np.int64)[keys_all]
-    amount = text.money(np.where(ev >= 0, run.amount[np.maximum(ev, 0)], 0), exps, missing=ev < 0)
-    currency = _null_where(_take(pa.array(list(cur_codes), type=pa.string()), keys_all), ev < 0)
+    t, tmpl, ret, ev = t[order], tmpl[order], ret[order], ev[order]
+    is_credit = ev >= 0
+    cur_idx = book["currency_index"][np.maximum(ret, 0)]
+    cur_idx[is_credit] = run.wallet_keys[run.wallet[ev[is_credit]]] % n_cur
+    exps = np.array([exponent(c) for c in cur_codes], dtype=np.int64)[cur_idx]
+    credit_minor = np.zeros(len(ev), dtype=np.int64)
+    credit_minor[is_credit] = run.amount[ev[is_credit]]
+    amount = text.money(credit_minor, exps, missing=~is_credit)
+    currency = _null_where(_pick_text(list(cur_codes), cur_idx), ~is_credit)
     frame = pd.DataFrame({
         "notification_id": text.to_series(text.ids("ntf_", np.arange(len(t)) + 1, 9)),
-        "sent_at": text.to_series(text.timestamps(t[order])),
+        "sent_at": text.to_series(text.timestamps(t)),
         "customer_email": text.to_series(_take(mail, order)),
-        "template": text.to_series(pa.array(list(tmpl[order]), type=pa.string())),
-        "return_id": text.to_series(_null_where(_take(return_id, np.maximum(ret[order], 0)), ret[order] < 0)),
-        "transaction_id": text.to_series(_null_where(_take(tx_id_all, np.maximum(ev[order], 0)), ev[order] < 0)),
-        "amount": text.to_series(_take(amount, order)),
-        "currency": text.to_series(_take(currency, order)),
+        "template": text.to_series(_pick_text(templates, tmpl)),
+        "return_id": text.to_series(_take_or_null(return_id, ret)),
+        "transaction_id": text.to_series(_take_or_null(tx_id_all, ev)),
+        "amount": text.to_series(amount),
+        "currency": text.to_series(currency),
     })
     return frame
 

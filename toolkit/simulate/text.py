@@ -25,7 +25,9 @@ _TIME_OF_DAY = pa.array(
 _FRACTIONS = {
     e: pa.array([f".{i:0{e}d}" for i in range(10 ** e)]) for e in sorted(set(CURRENCY_EXPONENTS.values())) if e
 }
-_ALPHABET = np.array(list("0123456789ABCDEFGHJKMNPQRSTVWXYZ"))
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_SINGLES = pa.array(list(_ALPHABET))
+_PAIRS = pa.array([a + b for a in _ALPHABET for b in _ALPHABET])
 
 
 def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -47,10 +49,14 @@ def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 def codes(numbers: np.ndarray, width: int) -> pa.Array:
     """Base-32 (Crockford) codes of ``width`` characters: ``codes([33], 3)`` -> ``011``."""
     n = np.asarray(numbers, dtype=np.int64)
-    chars = []
-    for k in range(width - 1, -1, -1):
-        chars.append(pa.array(_ALPHABET[(n >> (5 * k)) & 31]))
-    return pc.binary_join_element_wise(*chars, "")
+    parts = []
+    k = width
+    while k > 0:
+        step = 2 if k >= 2 else 1
+        k -= step
+        digits = (n >> (5 * k)) & ((1 << (5 * step)) - 1)
+        parts.append(pc.take(_PAIRS if step == 2 else _SINGLES, pa.array(digits)))
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def join(*parts: pa.Array | str, sep: str = "") -> pa.Array:

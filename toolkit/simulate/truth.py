@@ -42,8 +42,8 @@ def planted_truth(book: dict[str, np.ndarray], exp: Expectations, issued: Issued
     def hosts(name: str) -> np.ndarray:
         return plan.hosts.get(name, np.zeros(0, dtype=np.int64))
 
-    # No credit at all: the integration was off, the trigger was lost.
-    gone = np.flatnonzero(np.isin(fault, ["integration_outage", "lost_trigger"]) & past)
+    # No credit at all: the integration was off (for a while), the trigger was lost.
+    gone = np.flatnonzero(np.isin(fault, ["integration_off", "integration_outage", "lost_trigger"]) & past)
     add(R.MISSING_CREDIT, gone)
     add(R.MISSING_BONUS, gone[exp.expected_bonus[gone] > 0])
     # No bonus: the bonus action failed, or its row is missing from the export.

@@ -108,6 +108,8 @@ def issue_credits(
     none = np.full(n, -1, dtype=np.int64)
     issued = Issued(base=none.copy(), bonus=none.copy(), duplicate_base=none.copy(), duplicate_bonus=none.copy())
     if not s.integration_active:
+        # Switched off (or a plan without the workflow): every released return goes without.
+        book["fault"][exp.release_at != MISSING] = "integration_off"
         return issued
     window = s.issue_window_hours * HOUR
     hosts = {k: v for k, v in plan.hosts.items()}
