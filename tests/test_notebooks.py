@@ -76,10 +76,26 @@ def check_reconcile(result: dict[str, Any], out: Path) -> None:
     assert summary["counts"]["breaks"] == result["breaks"]
 
 
+def check_calibrate(result: dict[str, Any], out: Path) -> None:
+    uptake = [v for _, v in sorted((float(p), v) for p, v in result["observed_uptake_by_bonus_pct"].items())]
+    assert uptake[-1] > uptake[0] + 0.1, "a 20 % bonus must draw visibly more customers to credit"
+    assert result["not_identified"] == {}  # randomised levels, fees and reasons identify everything
+    coefs = result["coefficients"]
+    # The fit recovers the simulated customers' response within its own standard errors.
+    assert abs(coefs["bonus_coef"]["z"]) < 3
+    assert all(abs(c["z"]) < 3.5 for c in coefs.values()), coefs
+    for level, observed in result["observed_uptake_by_level"].items():
+        assert abs(result["fitted_uptake_by_level"][level] - observed) < 0.03, level
+    widths = result["uptake_band_width_at_10pct"]
+    assert widths["calibrated"] < widths["prior"] / 2, "calibrating must narrow the uncertainty"
+    assert (out / "experiment" / "postco_returns.csv").exists()
+
+
 CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "01_simulate_returns": check_simulate,
     "02_reconcile": check_reconcile,
     "03_tune_bonus": check_tune_bonus,
+    "04_calibrate_from_export": check_calibrate,
 }
 
 
