@@ -26,7 +26,7 @@ import pandas as pd
 
 from toolkit.contract import BREAK_SEVERITY, Severity
 from toolkit.io.output import write_csv
-from toolkit.money import CURRENCY_EXPONENTS, format_minor, parse_money_column
+from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.report.model import REASON_DEFINITIONS, ReportModel
 from toolkit.report.sheetdata import column_letter, rows_xml, splice_rows
 
@@ -161,12 +161,16 @@ def _sorted_breaks(model: ReportModel) -> pd.DataFrame:
 
 
 def _sorted_balances(balances: pd.DataFrame) -> pd.DataFrame:
-    """Wallets that need attention on top: a difference, then a negative closing; then by id."""
+    """Wallets that need attention on top: a difference, then a negative closing; then by id.
+
+    The amounts are the run's canonical decimal text, so a sign test on the text is exact: an
+    amount is non-zero when a digit other than 0 remains, negative when it starts with ``-``.
+    """
     if balances.empty:
         return balances
-    diff, _ = parse_money_column(balances["difference"], balances["currency"])
-    closing, _ = parse_money_column(balances["closing"], balances["currency"])
-    attention = np.where(diff.fillna(0).to_numpy() != 0, 0, np.where(closing.fillna(0).to_numpy() < 0, 1, 2))
+    drifting = balances["difference"].str.strip("-0.") != ""
+    negative = balances["closing"].str.startswith("-") & (balances["closing"].str.strip("-0.") != "")
+    attention = np.where(drifting.to_numpy(dtype=bool), 0, np.where(negative.to_numpy(dtype=bool), 1, 2))
     order = np.lexsort((balances["wallet_id"].to_numpy(), balances["currency"].to_numpy(), attention))
     return balances.iloc[order].reset_index(drop=True)
 

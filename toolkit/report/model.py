@@ -225,16 +225,20 @@ def _break_money(breaks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _headlines(run: RunFolder, currencies: tuple[str, ...], money: pd.DataFrame) -> tuple[Headline, ...]:
+def _headlines(run: RunFolder, currencies: tuple[str, ...]) -> tuple[Headline, ...]:
     summary = run.summary
-    returns = run.returns
-    expects = returns["expects_credit"].str.lower() == "true"
-    matched = returns["outcome"].isin(["matched", "matched_by_fallback"])
-    exp_minor, _ = parse_money_column(returns["expected_credit"], returns["currency"])
-    exp_minor = exp_minor.fillna(0).astype("int64")
+    # The run folder's returns come counted by (outcome, currency, flag, amount): a few thousand
+    # rows for a million returns, so little text is turned into money here.
+    distinct = run.returns
+    expects = (distinct["expects_credit"].str.lower() == "true").to_numpy()
+    matched = expects & distinct["outcome"].isin(["matched", "matched_by_fallback"]).to_numpy()
+    exp_minor, _ = parse_money_column(distinct["expected_credit"], distinct["currency"])
+    amount = exp_minor.fillna(0).astype("int64").to_numpy() * distinct["n"].to_numpy()
+    n = distinct["n"].to_numpy()
     frame = pd.DataFrame({
-        "currency": returns["currency"], "expects": expects, "matched": expects & matched,
-        "exp": exp_minor.where(expects, 0), "matched_exp": exp_minor.where(expects & matched, 0),
+        "currency": distinct["currency"], "expects": np.where(expects, n, 0),
+        "matched": np.where(matched, n, 0), "exp": np.where(expects, amount, 0),
+        "matched_exp": np.where(matched, amount, 0),
     })
     per = frame.groupby("currency", sort=True).sum(numeric_only=True)
     breaks = run.breaks
@@ -368,7 +372,7 @@ def build_model(run: RunFolder) -> ReportModel:
     return ReportModel(
         summary=summary,
         currencies=currencies,
-        headlines=_headlines(run, currencies, money),
+        headlines=_headlines(run, currencies),
         reasons=_reasons(run, money),
         largest=largest,
         aging=_aging(run, money, currencies),
