@@ -16,11 +16,11 @@ This module chooses and reshapes hosts; it must never write ledger events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
 from toolkit.contract import ResolutionType, ReturnStatus
-from toolkit.money import exponent
 from toolkit.simulate.returns import DAY, HOUR, MISSING, Population
 from toolkit.simulate.scenario import Scenario
 
@@ -163,14 +163,15 @@ def plan_faults(pop: Population, scenario: Scenario, rng: np.random.Generator, l
                                   % ncur).astype(np.int64)
     ncur = len(s.currencies)
 
+    currencies = list(s.currencies)
     for name in STANDALONE_FAULTS:
         count = _count(per.get(name, 0.0), n)
         cur = rng.integers(0, ncur, count)
         start = int(s.period_end.timestamp()) - s.period_days * DAY
         t = rng.integers(start + DAY, max(start + 2 * DAY, latest - margin), count)
-        usd_amount = rng.integers(10, 80, count)
-        scale = np.array([float(s.currencies[c].price_scale) * 10 ** exponent(c) for c in s.currencies])
-        amount = np.maximum(1, np.round(usd_amount * scale[cur])).astype(np.int64)
+        dollars = rng.integers(10, 80, count)
+        amount = np.array([s.usd_in(Decimal(int(d)), currencies[c]) for d, c in zip(dollars, cur, strict=True)],
+                          dtype=np.int64)
         cust = _new_customers(pop, cur, False, t - 30 * DAY)
         plan.standalone[name] = (cust, cur.astype(np.int64), t.astype(np.int64), amount)
     return plan

@@ -27,9 +27,6 @@ from toolkit.tuning.choice import ChoiceCoefficients
 
 __all__ = ["CurrencyMix", "FaultRates", "Scenario", "default_scenario_path", "load_scenario"]
 
-Share = Field(ge=0.0, le=1.0)
-
-
 class CurrencyMix(BaseModel):
     """One presentment currency of the shop."""
 
@@ -260,9 +257,8 @@ class Scenario(BaseModel):
 
     def usd_in(self, amount_usd: Decimal, currency: str) -> int:
         """A USD-denominated setting in minor units of ``currency`` (half up)."""
-        frac = Fraction(amount_usd) * Fraction(self.currencies[currency].price_scale) if currency in self.currencies \
-            else Fraction(amount_usd)
-        frac *= 10 ** exponent(currency)
+        scale = self.currencies[currency].price_scale if currency in self.currencies else Decimal(1)
+        frac = Fraction(amount_usd) * Fraction(scale) * 10 ** exponent(currency)
         return round_half_up(frac.numerator, frac.denominator)
 
     def bonus_min_minor(self, currency: str) -> int:

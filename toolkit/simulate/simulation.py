@@ -35,7 +35,7 @@ from toolkit.simulate.returns import DAY, MISSING, REASONS, draw_population
 from toolkit.simulate.scenario import Scenario, load_scenario
 from toolkit.simulate.truth import LINKED, balance_truth, planted_truth
 from toolkit.simulate.wallet import MANUAL_NOTES, OTHER_PROGRAMMES, add_activity, add_expiries, run_wallets
-from toolkit.simulate.workflow import expectations, issue_credits, wallet_key
+from toolkit.simulate.workflow import expectations, issue_credits
 
 __all__ = ["Simulation", "simulate_returns"]
 
@@ -245,7 +245,7 @@ def _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur, start, end) -> 
     returns = _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank)
     notifications = _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second,
                                         cur_codes, n_cur, rngs)
-    requests = _requests_frame(s, pop, exp, return_id, row_order, cur_codes)
+    requests = _requests_frame(s, pop, exp, returns["return_id"], row_order, cur_codes)
     planted = {k: int(len(v)) for k, v in plan.hosts.items()}
     planted["ambiguous_fallback"] = int(len(plan.ambiguous_pairs))
     planted.update({k: int(len(v[0])) for k, v in plan.standalone.items()})
@@ -529,13 +529,15 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
          status == ReturnStatus.REJECTED.value),
     ]
     cust = book["customer"]
-    ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
+    n_cust = len(pop.customer_currency)
+    # Every email as one index into [first emails..., second emails...]: one take at the end.
+    ret_mail = cust + n_cust * book["use_second_email"].astype(np.int64)
     templates = [t.value for t in Template]
     parts = []
     for tmpl, when, mask in stages:
         idx = np.flatnonzero(mask)
         parts.append((when[idx] + r.integers(2, 120, len(idx)), np.full(len(idx), templates.index(tmpl.value)),
-                      _take(ret_email, idx), idx, np.full(len(idx), -1, dtype=np.int64)))
+                      ret_mail[idx], idx, np.full(len(idx), -1, dtype=np.int64)))
     kind = cols["kind"]
     credit = np.flatnonzero((kind == Kind.ISSUE) & (cols["issuer"] == Issuer.POSTCO) & (run.amount > 0)
                             & (run.wallet >= 0) & ~no_email)
@@ -543,14 +545,15 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     parts.append((run.t[credit] + r.integers(5, 90, len(credit)),
                   np.where(cols["credit_kind"][credit] == 2, templates.index(Template.BONUS_CREDIT_RECEIVED.value),
                            templates.index(Template.STORE_CREDIT_RECEIVED.value)),
-                  _wallet_email(keys, n_cur, email, second), linked[credit], credit))
+                  keys // n_cur // 2 + n_cust * ((keys // n_cur) % 2), linked[credit], credit))
     t = np.concatenate([p[0] for p in parts])
     tmpl = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    mail = pa.concat_arrays([p[2] for p in parts])
+    mail_idx = np.concatenate([p[2] for p in parts])
     ret = np.concatenate([p[3] for p in parts])
     ev = np.concatenate([p[4] for p in parts])
     order = np.lexsort((ev, ret, t))
-    t, tmpl, ret, ev = t[order], tmpl[order], ret[order], ev[order]
+    t, tmpl, ret, ev, mail_idx = t[order], tmpl[order], ret[order], ev[order], mail_idx[order]
+    all_mail = pa.concat_arrays([email, second])
     is_credit = ev >= 0
     cur_idx = book["currency_index"][np.maximum(ret, 0)]
     cur_idx[is_credit] = run.wallet_keys[run.wallet[ev[is_credit]]] % n_cur
@@ -562,7 +565,7 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     frame = pd.DataFrame({
         "notification_id": text.to_series(text.ids("ntf_", np.arange(len(t)) + 1, 9)),
         "sent_at": text.to_series(text.timestamps(t)),
-        "customer_email": text.to_series(_take(mail, order)),
+        "customer_email": text.to_series(_take(all_mail, mail_idx)),
         "template": text.to_series(_pick_text(templates, tmpl)),
         "return_id": text.to_series(_take_or_null(return_id, ret)),
         "transaction_id": text.to_series(_take_or_null(tx_id_all, ev)),
@@ -572,30 +575,32 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     return frame
 
 
-def _requests_frame(s, pop, exp, return_id, row_order, cur_codes) -> pd.DataFrame:
+def _requests_frame(s, pop, exp, return_ids: pd.Series, row_order, cur_codes) -> pd.DataFrame:
     book = pop.book
 
     def ts(col: str) -> pd.Series:
         v = book[col][row_order]
-        return pd.Series(pd.to_datetime(np.where(v == MISSING, np.iinfo(np.int64).min, v), unit="s", utc=True))
+        stamps = np.where(v == MISSING, np.datetime64("NaT", "s"), v.astype("datetime64[s]"))
+        return pd.Series(stamps).dt.tz_localize("UTC")
 
     def hours(a: str, b: str) -> np.ndarray:
         x, y = book[a][row_order], book[b][row_order]
         return np.where((x == MISSING) | (y == MISSING), np.nan, (y - x) / 3600)
 
     frame = pd.DataFrame({
-        "return_id": text.to_series(pc.take(return_id, pa.array(row_order))),
+        "return_id": return_ids,
         "customer": book["customer"][row_order],
         "order": book["order"][row_order],
-        "currency": cur_codes[book["currency_index"][row_order]],
-        "status": book["status"][row_order],
-        "choice": book["choice"][row_order],
-        "resolution_type": book["resolution_type"][row_order],
-        "reason_category": np.where(book["retailer_borne"][row_order], "retailer_borne", "customer_borne"),
+        "currency": pd.Categorical.from_codes(book["currency_index"][row_order], categories=list(cur_codes)),
+        "status": pd.Categorical(book["status"][row_order]),
+        "choice": pd.Categorical(book["choice"][row_order]),
+        "resolution_type": pd.Categorical(book["resolution_type"][row_order]),
+        "reason_category": pd.Categorical.from_codes(book["retailer_borne"][row_order].astype(np.int8),
+                                                     categories=["customer_borne", "retailer_borne"]),
         "retailer_borne": book["retailer_borne"][row_order],
         "item_count": book["item_count"][row_order],
         "value_minor": book["value_minor"][row_order],
-        "bonus_type": book["bonus_type"][row_order],
+        "bonus_type": pd.Categorical(book["bonus_type"][row_order]),
         "bonus_rate": book["bonus_rate"][row_order],
         "bonus_offered_minor": book["bonus_offered_minor"][row_order],
         "bonus_credit_minor": book["bonus_credit_minor"][row_order],
@@ -614,6 +619,6 @@ def _requests_frame(s, pop, exp, return_id, row_order, cur_codes) -> pd.DataFram
         "expects_credit": exp.expects_credit[row_order],
         "expected_credit_minor": np.where(exp.expects_credit, exp.expected_credit, 0)[row_order],
         "expected_bonus_minor": np.where(exp.expects_credit, exp.expected_bonus, 0)[row_order],
-        "fault": book["fault"][row_order],
+        "fault": pd.Categorical(book["fault"][row_order]),
     })
     return frame

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from toolkit.money import CURRENCY_EXPONENTS
 
-__all__ = ["ids", "join", "money", "strings", "timestamps", "to_series"]
+__all__ = ["codes", "ids", "join", "money", "timestamps", "to_series"]
 
 _SECONDS_PER_DAY = 86_400
 _TIME_OF_DAY = pa.array(
@@ -33,11 +33,6 @@ _PAIRS = pa.array([a + b for a in _ALPHABET for b in _ALPHABET])
 def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
     """An Arrow string array as a pandas ``str`` column."""
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-
-
-def strings(values: np.ndarray | list[str]) -> pa.Array:
-    return pa.array(np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values,
-                    type=pa.string())
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:

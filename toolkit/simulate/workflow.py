@@ -113,7 +113,10 @@ def issue_credits(
         return issued
     window = s.issue_window_hours * HOUR
     hosts = {k: v for k, v in plan.hosts.items()}
-    is_host = {k: np.isin(np.arange(n), v) for k, v in hosts.items()}
+    is_host = {}
+    for k, v in hosts.items():
+        is_host[k] = np.zeros(n, dtype=bool)
+        is_host[k][v] = True
     any_host = book["fault"] != ""
 
     base_t = exp.release_at + _delay(rng, s.issue_delay_seconds_median, n)
