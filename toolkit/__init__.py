@@ -1,17 +1,55 @@
 """toolkit: simulate, reconcile and tune PostCo returns refunded as Rise.ai store credit.
 
-The public API is this facade; everything else is internal and may move.
+The public API is this facade: a dozen names, alphabetical. Each is imported on first use
+(PEP 562), so ``import toolkit`` and the command line stay fast; everything not listed here is
+internal and may move.
+
+The reconciler is ``toolkit.reconcile.reconcile``: ``toolkit.reconcile`` is its package, and
+a function of the same name on the facade would be replaced by the package as soon as anything
+imports it.
+
+>>> import toolkit
+>>> from toolkit.reconcile import reconcile
+>>> sim = toolkit.simulate_returns(returns=500, seed=1)           # doctest: +SKIP
+>>> result = reconcile(sim.returns, sim.ledger, sim.notifications)  # doctest: +SKIP
 """
 
-from toolkit.errors import ConfigError, InputError, ToolkitError
-from toolkit.settings import ReconcileSettings, load_settings
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConfigError",
-    "InputError",
-    "ReconcileSettings",
-    "ToolkitError",
-    "load_settings",
-]
+_WHERE: dict[str, str] = {
+    "Calibration": "toolkit.tuning",
+    "ConfigError": "toolkit.errors",
+    "Economics": "toolkit.tuning",
+    "InputError": "toolkit.errors",
+    "ReconcileSettings": "toolkit.settings",
+    "ReconciliationResult": "toolkit.reconcile",
+    "Scenario": "toolkit.simulate",
+    "Simulation": "toolkit.simulate",
+    "SweepResult": "toolkit.tuning",
+    "ToolkitError": "toolkit.errors",
+    "fit_choice_model": "toolkit.tuning",
+    "load_scenario": "toolkit.simulate",
+    "load_settings": "toolkit.settings",
+    "simulate_returns": "toolkit.simulate",
+    "sweep_bonus": "toolkit.tuning",
+    "write_report": "toolkit.report",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
