@@ -119,15 +119,28 @@ def test_libreoffice_converts_the_workbook_to_pdf(rendered, tmp_path):
         assert "TIES OUT" in text and "Money at risk" in text and "260.00" in text
 
 
+#: LibreOffice's CSV filter with its last option -1: every sheet to its own file (raw values).
+EVERY_SHEET_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
 @pytest.mark.office
-def test_libreoffice_reads_the_summary_sheet_values(rendered, tmp_path):
-    # LibreOffice's CSV export writes the first sheet (Summary) with the cells' raw values.
-    out = _soffice(tmp_path, "csv", rendered[2])
-    rows = list(csv.reader((out / "report.csv").read_text().splitlines()))
-    summary = load_summary(rendered[0])
-    by_label = {r[0]: r[1:] for r in rows if r}
+def test_libreoffice_reads_every_sheet_with_the_runs_values(rendered, tmp_path):
+    out = _soffice(tmp_path, EVERY_SHEET_CSV, rendered[2])
+    run_dir = rendered[0]
+    summary = load_summary(run_dir)
+    sheet = {name: list(csv.reader((out / f"report-{name}.csv").read_text().splitlines()))
+             for name in ("Summary", "Breaks", "Roll-forward", "Balances")}
+    by_label = {r[0]: r[1:] for r in sheet["Summary"] if r}
     assert by_label["Conservation check"][0] == "TIES OUT"
-    currencies = [c for c in by_label["Headline"] if c]
-    shown = dict(zip(currencies, by_label["Money at risk"]))
+    shown = dict(zip([c for c in by_label["Headline"] if c], by_label["Money at risk"]))
     for ccy, money in summary["money"].items():
         assert Decimal(shown[ccy]) == Decimal(money["at_risk"])
+    breaks = list(csv.DictReader((run_dir / "breaks.csv").read_text().splitlines()))
+    header, *rows = sheet["Breaks"]
+    assert header == list(breaks[0]) and len(rows) == len(breaks)
+    col = header.index("difference")
+    assert sum(Decimal(r[col]) for r in rows if r[col]) == sum(Decimal(b["difference"]) for b in breaks if b["difference"])
+    header, *rows = sheet["Balances"]
+    closing = header.index("closing")
+    usd = sum(Decimal(r[closing]) for r in rows if r[header.index("currency")] == "USD")
+    assert usd == Decimal(summary["liability"]["USD"]["closing"])
