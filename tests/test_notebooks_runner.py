@@ -39,26 +39,19 @@ def notebook_dir(tmp_path):
     return folder
 
 
-def test_every_notebook_runs_into_its_own_folder_with_a_page_beside_it(notebook_dir, tmp_path, capsys):
-    out = tmp_path / "executed"
-    assert main(["--notebooks", str(notebook_dir), "--out", str(out), "-q"]) == 0
-    assert json.loads((out / "a_chart" / "result.json").read_text()) == {"threshold": 5}
-    page = (out / "a_chart.html").read_text()
-    assert "data:image/png;base64" in page  # the chart is embedded in the exported page
-    assert (out / "b_check.html").exists()
-    source = nbformat.read(notebook_dir / "a_chart.ipynb", as_version=4)
-    assert source.cells[2].outputs == []  # the committed source is never written
-    assert "ok" in capsys.readouterr().out
-
-
-def test_a_failing_notebook_fails_the_run_and_still_gets_its_page(notebook_dir, tmp_path, capsys):
+def test_each_notebook_runs_into_its_own_folder_and_a_failure_fails_the_run(notebook_dir, tmp_path, capsys):
     out = tmp_path / "executed"
     status = main(["--notebooks", str(notebook_dir), "--out", str(out), "-q", "-p", "threshold=9"])
     assert status == 1
     summary = capsys.readouterr().out
+    assert "ok     a_chart" in summary
     assert "FAILED b_check" in summary and "threshold too high" in summary
+    # The parameter reached the kernel, and the notebook wrote into the folder it was given.
     assert json.loads((out / "a_chart" / "result.json").read_text()) == {"threshold": 9}
-    assert "threshold too high" in (out / "b_check.html").read_text()
+    assert "data:image/png;base64" in (out / "a_chart.html").read_text()  # the chart is on the page
+    assert "threshold too high" in (out / "b_check.html").read_text()  # the failure too
+    source = nbformat.read(notebook_dir / "a_chart.ipynb", as_version=4)
+    assert source.cells[2].outputs == []  # the committed source is never written
 
 
 def test_names_select_notebooks_and_hide_code_keeps_only_the_story(notebook_dir, tmp_path):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
-import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -102,7 +101,7 @@ def discover(notebook_dir: str | Path = NOTEBOOK_DIR, only: Sequence[str] = ()) 
     """
     paths = sorted(p for p in Path(notebook_dir).glob("*.ipynb") if not p.name.startswith("."))
     if only:
-        paths = [p for p in paths if any(p.stem.startswith(o) or p.stem == o for o in only)]
+        paths = [p for p in paths if any(p.stem.startswith(o) for o in only)]
     return paths
 
 
@@ -261,10 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in strip(notebooks):
             print(f"stripped {path}")
         return 0
-    # Figures must reach the notebook: a CI-wide MPLBACKEND=Agg would silence the inline backend.
-    os.environ.pop("MPLBACKEND", None)
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its banner repeats our stage line
-    os.environ.setdefault("TQDM_DISABLE", "1")
     out = args.out or args.notebooks / "_executed"
     overrides = dict(args.parameter)
     runs = []
