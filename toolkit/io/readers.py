@@ -50,7 +50,7 @@ from toolkit.contract import (
     Template,
 )
 from toolkit.errors import InputError, InputProblem
-from toolkit.io.output import sha256_file
+from toolkit.io.text import arrow_text
 from toolkit.money import CURRENCY_EXPONENTS, parse_money_column
 from toolkit.settings import ReconcileSettings
 
@@ -368,29 +368,70 @@ def _read_one(
         digest = hashlib.sha256(
             pd.util.hash_pandas_object(text, index=False).to_numpy().tobytes()
         ).hexdigest()
-        headers = [str(c) for c in text.columns]
-        table = text
+        rename, missing = _map_headers([str(c) for c in text.columns], spec, alias, label,
+                                       problems)
+        table = pa.table({name: arrow_text(text[header]) for header, name in rename.items()})
+        padded = True
     else:
         label = str(src)
         path = Path(src)
         if not path.is_file():
             problems.append(InputProblem(label, "", "file not found"))
             return _RawFile(label, "", None)
-        digest = sha256_file(path)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
         if path.suffix.lower() == ".parquet":
-            table = pd.read_parquet(path)
-            table = table.astype("str").where(table.notna(), "")
+            frame = pd.read_parquet(path)
+            frame = frame.astype("str").where(frame.notna(), "")
+            rename, missing = _map_headers([str(c) for c in frame.columns], spec, alias, label,
+                                           problems)
+            table = pa.table({name: arrow_text(frame[h]) for h, name in rename.items()})
+            padded = True
         else:
-            table = _read_csv_text(path, label, problems)
+            table, missing = _read_csv_text(data, label, spec, alias, problems)
             if table is None:
                 return _RawFile(label, digest, None)
-        headers = [str(c) for c in table.columns]
+            padded = _may_have_padding(data)
+    n = table.num_rows
+    columns = {}
+    for col in spec.columns:
+        if col in table.column_names:
+            arr = table.column(col)
+            # Trimming allocates a new column: only pay for it when some value may need it.
+            if padded and pc.any(pc.match_substring_regex(arr, r"^\s|\s$")).as_py():
+                arr = pc.utf8_trim_whitespace(arr)
+            columns[col] = arr
+        else:
+            columns[col] = pa.array(np.full(n, "", dtype=object), type=pa.string())
+    out = pa.table(columns).to_pandas(types_mapper={pa.string(): _STR}.get)
+    return _RawFile(label, digest, out, bool(missing))
 
-    names = [alias.get(normalize_header(h), normalize_header(h)) for h in headers]
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+#: Byte patterns of a field starting or ending with white space, in any CSV layout.
+_PADDING = (b", ", b" ,", b"\n ", b" \n", b" \r", b'" ', b' "', b"\t", b"\xc2\xa0")
+
+
+def _may_have_padding(data: bytes) -> bool:
+    """Whether some field of the file may start or end with white space.
+
+    A few ``bytes.find`` scans of the whole file are far cheaper than a regex over every value
+    of every column, and most exports have no padding at all.
+    """
+    return data[:1].isspace() or data.startswith(b"\xef\xbb\xbf ") or any(
+        pattern in data for pattern in _PADDING)
+
+
+def _map_headers(
+    headers: list[str], spec: _Spec, alias: dict[str, str], label: str,
+    problems: list[InputProblem],
+) -> tuple[dict[str, str], bool]:
+    """``{file header: contract column}`` for the headers this input knows; records problems."""
     wanted = set(spec.columns)
     seen: dict[str, str] = {}
     rename: dict[str, str] = {}
-    for header, name in zip(headers, names):
+    for header in headers:
+        name = alias.get(normalize_header(header), normalize_header(header))
         if name not in wanted:
             continue  # unknown columns are kept out of the typed frame, never an error
         if name in seen:
@@ -402,46 +443,50 @@ def _read_one(
     missing = [c for c in spec.required if c not in seen]
     for col in missing:
         problems.append(InputProblem(label, col, "missing required column"))
-    n = len(table)
-    by_name = {name: header for header, name in rename.items()}
-    blank = pd.Series(np.full(n, "", dtype=object), dtype="str")
-    out = pd.DataFrame({
-        col: table[by_name[col]].astype("str").reset_index(drop=True) if col in by_name else blank
-        for col in spec.columns
-    })
-    return _RawFile(label, digest, out, bool(missing))
+    return rename, bool(missing)
 
 
-def _read_csv_text(path: Path, label: str, problems: list[InputProblem]) -> pd.DataFrame | None:
-    """Every column as text (empty string for no value); ``None`` after recording a problem."""
-    data = path.read_bytes()
+def _read_csv_text(
+    data: bytes, label: str, spec: _Spec, alias: dict[str, str], problems: list[InputProblem],
+) -> tuple[pa.Table | None, bool]:
+    """The contract's columns of a CSV file as text, renamed to the contract's names.
+
+    Only known columns are parsed. A file is read without support for line breaks inside quoted
+    fields first (arrow then splits the work into blocks), and again with it if that fails.
+    Returns ``(None, False)`` after recording a problem.
+    """
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     if not body.strip():
         problems.append(InputProblem(label, "", "empty file without a header"))
-        return None
+        return None, False
     try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(InputProblem(label, "", f"not UTF-8 text (byte {exc.start})"))
-        return None
-    try:
-        names = pacsv.open_csv(
-            pa.BufferReader(data), parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
-        ).schema.names
-        table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        headers = pacsv.open_csv(pa.BufferReader(data)).schema.names
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         problems.append(InputProblem(label, "", f"not a readable CSV file: {exc}"))
-        return None
-    return table.to_pandas()
+        return None, False
+    rename, missing = _map_headers(headers, spec, alias, label, problems)
+    if len(set(headers)) != len(headers):
+        problems.append(InputProblem(label, "", "a header appears twice"))
+        return None, missing
+    convert = pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in rename}, include_columns=list(rename),
+        strings_can_be_null=False, quoted_strings_can_be_null=False,
+    )
+    table = None
+    for newlines in (False, True):
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(data), read_options=pacsv.ReadOptions(block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(newlines_in_values=newlines),
+                convert_options=convert,
+            )
+            break
+        except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+            error = exc
+    if table is None:
+        problems.append(InputProblem(label, "", f"not a readable CSV file: {error}"))
+        return None, missing
+    return table.rename_columns([rename[h] for h in table.column_names]), missing
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,6 +500,10 @@ def _collapse_duplicates(
     content = list(spec.columns)
     if spec.key is not None:
         # Only rows whose key repeats can be duplicates: compare full content on those alone.
+        # One hash pass in arrow settles the usual case (every key distinct).
+        keys = arrow_text(text[spec.key])
+        if pc.count_distinct(keys).as_py() == len(keys):
+            return text, 0
         candidates = text[spec.key].duplicated(keep=False).to_numpy(dtype=bool, copy=True)
     else:
         candidates = np.ones(len(text), dtype=bool)
@@ -481,7 +530,7 @@ def _type_columns(
     text: pd.DataFrame, spec: _Spec, settings: ReconcileSettings, labels: list[str],
     problems: list[InputProblem],
 ) -> tuple[pd.DataFrame, int]:
-    out: dict[str, pd.Series] = {col: text[col].str.strip() for col in spec.columns}
+    out: dict[str, pd.Series] = {col: text[col] for col in spec.columns}
 
     for col in spec.nonempty:
         empty = (out[col] == "").to_numpy(dtype=bool, copy=True)
@@ -537,7 +586,7 @@ def _parse_money(
     and canonical texts with more decimals than the currency has, go to ``parse_money_column``.
     """
     n = len(text)
-    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    arr = arrow_text(text)
     exps = currency.map(CURRENCY_EXPONENTS).fillna(0).to_numpy(dtype=np.int64)
     empty = (text == "").to_numpy(dtype=bool, copy=True)
     canonical = pc.match_substring_regex(arr, _CANONICAL_MONEY).to_numpy(zero_copy_only=False)
@@ -577,7 +626,7 @@ def _parse_timestamps(text: pd.Series, zone: str) -> tuple[pd.Series, np.ndarray
     bad = np.zeros(n, dtype=bool)
     if empty.all():
         return result, bad, 0
-    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    arr = arrow_text(text)
     aware = pc.match_substring_regex(arr, _OFFSET_SUFFIX).to_numpy(zero_copy_only=False) & ~empty
     naive = ~aware & ~empty
     values = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)

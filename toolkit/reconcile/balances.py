@@ -16,25 +16,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit.contract import BreakReason, Role
+from toolkit.io.text import arrow_text
 from toolkit.reconcile.classify import break_frame
-from toolkit.reconcile.link import Links
+from toolkit.reconcile.link import ROLE_CODE, Links
 
 __all__ = ["BUCKETS", "Balances", "liability", "roll_forward"]
 
 #: ``balances.csv`` movement column per ledger role, in column order.
-BUCKETS: dict[str, str] = {
-    Role.REFUND_CREDIT.value: "refund_credits",
-    Role.BONUS_CREDIT.value: "bonus_credits",
-    Role.OTHER_CREDIT.value: "other_credits",
-    Role.REDEMPTION.value: "redemptions",
-    Role.REDEMPTION_REFUND.value: "redemption_refunds",
-    Role.EXPIRY.value: "expiries",
-    Role.CANCELLATION.value: "cancellations",
-    Role.VOID.value: "voids",
-    Role.ADJUSTMENT.value: "adjustments",
-    Role.OTHER.value: "other",
+BUCKETS: dict[Role, str] = {
+    Role.REFUND_CREDIT: "refund_credits",
+    Role.BONUS_CREDIT: "bonus_credits",
+    Role.OTHER_CREDIT: "other_credits",
+    Role.REDEMPTION: "redemptions",
+    Role.REDEMPTION_REFUND: "redemption_refunds",
+    Role.EXPIRY: "expiries",
+    Role.CANCELLATION: "cancellations",
+    Role.VOID: "voids",
+    Role.ADJUSTMENT: "adjustments",
+    Role.OTHER: "other",
 }
 
 
@@ -96,13 +98,13 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
     table = pd.DataFrame({
         "wallet_id": wallets.to_numpy(dtype=object)[wallet_code[order][first]],
         "currency": currencies.to_numpy(dtype=object)[ccy_code[order][first]],
-        "customer_email": ledger["customer_email"].to_numpy(dtype=object)[order][last],
+        "customer_email": arrow_text(ledger["customer_email"]).take(pa.array(order[last])),
         "opening": reported[first] - signed[first],
     })
     role = links.role[order]
     total = np.zeros(k, dtype=np.int64)
     for role_name, column in BUCKETS.items():
-        sel = role == role_name
+        sel = role == ROLE_CODE[role_name]
         sums = np.zeros(k, dtype=np.int64)
         np.add.at(sums, group[sel], signed[sel])
         table[column] = sums

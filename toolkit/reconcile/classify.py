@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.contract import (
     BreakReason,
@@ -26,7 +28,8 @@ from toolkit.contract import (
     ReturnStatus,
     Template,
 )
-from toolkit.reconcile.link import NO, Expectations, Links
+from toolkit.io.text import arrow_text
+from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links
 from toolkit.settings import ReconcileSettings
 
 __all__ = ["BREAK_FRAME_COLUMNS", "ReturnState", "break_frame", "classify"]
@@ -44,7 +47,8 @@ class ReturnState:
     outcome: ``returns.csv`` outcome.
     link: ``reference``, ``fallback`` or ``none`` (how its credits were found).
     issued_credit, issued_bonus: uncancelled linked credits in the return's currency, minor units.
-    refund_ids, bonus_ids: ``|``-separated transaction ids of uncancelled linked credits.
+    refund_ids, bonus_ids: ``|``-separated transaction ids of uncancelled linked credits (arrow
+        text).
     pending: a credit or bonus is due but still inside its window.
     """
 
@@ -52,8 +56,8 @@ class ReturnState:
     link: np.ndarray
     issued_credit: np.ndarray
     issued_bonus: np.ndarray
-    refund_ids: np.ndarray
-    bonus_ids: np.ndarray
+    refund_ids: pa.Array
+    bonus_ids: pa.Array
     pending: np.ndarray
 
 
@@ -112,20 +116,22 @@ class _Groups:
         np.add.at(out, self.r[mask], values[mask])
         return out
 
-    def join(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``|``-joined ids per return, in credit order."""
-        out = np.full(self.n, "", dtype=object)
-        rr, vv = self.r[mask], ids[mask]
-        if not len(rr):
-            return out
-        start = np.r_[True, rr[1:] != rr[:-1]]
-        out[rr[start]] = vv[start]
-        repeated = ~start
+    def join(self, ids: pa.Array, li: np.ndarray, mask: np.ndarray) -> pa.Array:
+        """``|``-joined ids (``ids[li]``) per return, in credit order, as arrow text."""
+        first = self.first(li, mask)
+        picked = ids.take(pa.array(first, mask=first == NO))
+        out = picked.fill_null("") if picked.null_count else picked
+        rr = self.r[mask]
+        repeated = np.r_[False, rr[1:] == rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
         if repeated.any():
             # Only returns with two or more credits of a kind need a Python join.
             in_multi = np.isin(rr, rr[repeated])
-            groups = pd.Series(vv[in_multi]).groupby(rr[in_multi], sort=False).agg("|".join)
-            out[groups.index.to_numpy()] = groups.to_numpy()
+            texts = ids.take(pa.array(li[mask][in_multi])).to_pylist()
+            groups = pd.Series(texts).groupby(rr[in_multi], sort=True).agg("|".join)
+            where = np.zeros(self.n, dtype=bool)
+            where[groups.index.to_numpy()] = True
+            out = pc.replace_with_mask(out, pa.array(where),
+                                       pa.array(groups.to_numpy(dtype=object), type=pa.string()))
         return out
 
 
@@ -164,7 +170,7 @@ def classify(
     same = row_ccy[li] == ret_ccy[r]
     other_wallet = email[n:] != email[:n][r]
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
-    fallback = links.link[li] == Link.FALLBACK.value
+    fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
     everything = np.ones(len(li), dtype=bool)
 
     expects = exp.expects_credit
@@ -256,7 +262,7 @@ def classify(
 
     frames.extend(_transaction_breaks(ledger, links, notifications))
 
-    tids = ledger["transaction_id"].to_numpy(dtype=object)[li]
+    tids = arrow_text(ledger["transaction_id"])
     broken = np.zeros(n, dtype=bool)
     for f in frames:
         rr = f["r"].to_numpy()
@@ -275,7 +281,7 @@ def classify(
         outcome=outcome.astype(str), link=link_kind.astype(str),
         issued_credit=issued[BreakReason.MISSING_CREDIT],
         issued_bonus=issued[BreakReason.MISSING_BONUS],
-        refund_ids=g.join(tids, refund), bonus_ids=g.join(tids, bonus), pending=pending,
+        refund_ids=g.join(tids, li, refund), bonus_ids=g.join(tids, li, bonus), pending=pending,
     )
     return frames, state
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
+from toolkit.io.text import decode
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -147,7 +149,7 @@ def resolve_as_of(
     return latest if latest != NO else 0
 
 
-def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, np.ndarray]:
     """``|``-joined reasons per return (return-keyed) and per ledger row (any naming it)."""
     reason = typed["reason"].to_numpy(dtype=object)
     order = np.array([REASON_ORDER[x] for x in reason], dtype=np.int64)
@@ -155,17 +157,18 @@ def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[np.ndarray, np.ndarra
     r = typed["r"].to_numpy(dtype=np.int64)
     li = typed["li"].to_numpy(dtype=np.int64)
 
-    def joined(owner: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-        out = np.full(size, "", dtype=object)
+    def joined(owner: np.ndarray, mask: np.ndarray, size: int) -> pa.Array:
+        codes = np.zeros(size, dtype=np.int32)
+        names = [""]
         sel = mask & (owner != NO)
         if sel.any():
             frame = pd.DataFrame({"o": owner[sel], "k": order[sel], "reason": reason[sel]})
-            frame = frame.sort_values(["o", "k"])
-            groups = frame.groupby("o")["reason"].agg("|".join)
-            out[groups.index.to_numpy()] = groups.to_numpy()
-        return out
+            groups = frame.sort_values(["o", "k"]).groupby("o")["reason"].agg("|".join)
+            combos, inverse = np.unique(groups.to_numpy(dtype=str), return_inverse=True)
+            names += [str(c) for c in combos]
+            codes[groups.index.to_numpy()] = inverse + 1
+        return decode(codes, names)
 
     broken = np.zeros(m, dtype=bool)
     broken[li[li != NO]] = True
     return joined(r, by_return, n), joined(li, np.ones(len(li), dtype=bool), m), broken
-

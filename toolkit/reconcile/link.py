@@ -29,12 +29,19 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
+from toolkit.io.text import is_in
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
 
-__all__ = ["Expectations", "Links", "expect", "link"]
+__all__ = ["LINKS", "ROLES", "Expectations", "Links", "expect", "link"]
 
 NO = -1  #: "no return" / "no row" in index arrays
+#: ``Links.role`` holds an index into this tuple (small ints, not millions of strings).
+ROLES: tuple[Role, ...] = tuple(Role)
+#: ``Links.link`` holds an index into this tuple.
+LINKS: tuple[Link, ...] = (Link.NONE, Link.REFERENCE, Link.FALLBACK)
+ROLE_CODE: dict[Role, int] = {r: i for i, r in enumerate(ROLES)}
+LINK_CODE: dict[Link, int] = {k: i for i, k in enumerate(LINKS)}
 _US_PER_HOUR = 3_600_000_000
 _TOKEN = re.compile(r"[^\s,;:()\[\]{}'\"<>|/]+")
 
@@ -67,14 +74,14 @@ class Links:
 
     Attributes
     ----------
-    role: the ``ledger.csv`` role of each row.
+    role: the ``ledger.csv`` role of each row, as an index into :data:`ROLES`.
     is_issue: ``WALLET_ACTION_START`` + ``ADD``.
     is_bonus: the issue row is a bonus credit (``credit_kind`` or its fallback rule).
     cancelled: an issue row a ``VOID`` or a ``CANCEL`` end undoes.
     signed: amount with the direction of ``operation_type`` (minor units).
     created_us: ``created_date`` in microseconds since the epoch (UTC).
     ret: index of the linked return (``NO`` when none); for clawbacks the return they name.
-    link: ``reference``, ``fallback`` or ``none`` per row.
+    link: ``none``, ``reference`` or ``fallback`` per row, as an index into :data:`LINKS`.
     orphan: issue rows that are ``orphan_credit``.
     ambiguous: issue rows that are ``ambiguous_match``.
     clawback: ``MANUAL`` ``SUBTRACT`` rows naming a return (``ret`` says which).
@@ -171,11 +178,11 @@ def link(
     is_end = type_.eq(LedgerType.WALLET_ACTION_END).to_numpy(dtype=bool)
     end_reason = ledger["end_reason"]
     cancel_end = is_end & end_reason.eq(EndReason.CANCEL).to_numpy(dtype=bool)
-    voided = ledger["transaction_id"].isin(
-        ledger.loc[is_void, "voided_transaction_id"].loc[lambda s: s != ""]).to_numpy(dtype=bool)
+    voided = is_in(ledger["transaction_id"],
+                   ledger.loc[is_void, "voided_transaction_id"].loc[lambda v: v != ""])
     action = ledger["wallet_action_id"]
-    ended = (action != "").to_numpy(dtype=bool) & action.isin(
-        action[cancel_end].loc[lambda s: s != ""]).to_numpy(dtype=bool)
+    ended = (action != "").to_numpy(dtype=bool) & is_in(
+        action, action[cancel_end].loc[lambda v: v != ""])
     cancelled = is_issue & (voided | ended)
 
     ret = np.full(m, NO, dtype=np.int64)
@@ -183,8 +190,8 @@ def link(
     refd = np.flatnonzero(is_issue & has_ref)
     if len(refd):
         ret[refd] = index.get_indexer(reference.to_numpy()[refd])
-    link_kind = np.full(m, Link.NONE.value, dtype=object)
-    link_kind[is_issue & (ret != NO)] = Link.REFERENCE.value
+    link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
+    link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
     orphan = is_issue & ~cancelled & has_ref & (ret == NO)
 
     ambiguous = np.zeros(m, dtype=bool)
@@ -194,7 +201,7 @@ def link(
                                          cancelled, created)
         linked = fb_ret != NO
         ret[pool[linked]] = fb_ret[linked]
-        link_kind[pool[linked]] = Link.FALLBACK.value
+        link_kind[pool[linked]] = LINK_CODE[Link.FALLBACK]
         ambiguous[pool[fb_ambiguous]] = True
         orphan[pool[~linked & ~fb_ambiguous]] = True
 
@@ -205,11 +212,11 @@ def link(
         named = _named_returns(ledger, np.flatnonzero(clawback), index)
         clawback[np.flatnonzero(clawback)] = named != NO
         ret[clawback] = named[named != NO]
-        link_kind[clawback] = Link.REFERENCE.value
+        link_kind[clawback] = LINK_CODE[Link.REFERENCE]
 
     role = _roles(ledger, is_issue, is_bonus, has_ref, postco, is_end, is_void)
     return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
-                 link_kind.astype(str), orphan, ambiguous, clawback)
+                 link_kind, orphan, ambiguous, clawback)
 
 
 def _return_index(keys: pd.Series) -> pd.Index:
@@ -243,7 +250,8 @@ def _roles(
     choices = [Role.BONUS_CREDIT, Role.REFUND_CREDIT, Role.OTHER_CREDIT, Role.REDEMPTION,
                Role.REDEMPTION_REFUND, Role.EXPIRY, Role.CANCELLATION, Role.VOID,
                Role.ADJUSTMENT]
-    return np.select(conditions, [c.value for c in choices], default=Role.OTHER.value).astype(str)
+    return np.select(conditions, [ROLE_CODE[c] for c in choices],
+                     default=ROLE_CODE[Role.OTHER]).astype(np.int8)
 
 
 def _fallback(

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.io.output import atomic_output_dir, write_csv, write_json
+from toolkit.io.output import atomic_output_dir, write_json
+from toolkit.io.text import write_csv_text
 
 __all__ = ["OUTPUT_FILES", "ReconciliationResult"]
 
@@ -75,6 +76,6 @@ class ReconciliationResult:
         with atomic_output_dir(target) as tmp:
             for name, frame in (("breaks.csv", self.breaks), ("returns.csv", self.returns),
                                 ("ledger.csv", self.ledger), ("balances.csv", self.balances)):
-                write_csv(frame, tmp / name)
+                write_csv_text(frame, tmp / name)
             write_json(self.summary, tmp / "summary.json")
         return target

@@ -24,10 +24,11 @@ from toolkit.contract import (
     Severity,
 )
 from toolkit.io.readers import InputTable
+from toolkit.io.text import is_in
 from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.reconcile.balances import BUCKETS, liability
 from toolkit.reconcile.classify import ReturnState
-from toolkit.reconcile.link import NO, Expectations, Links
+from toolkit.reconcile.link import NO, ROLES, Expectations, Links
 from toolkit.reconcile.tables import iso_utc
 
 __all__ = ["RunFacts", "build_summary"]
@@ -63,6 +64,7 @@ def build_summary(f: RunFacts) -> dict[str, Any]:
     from toolkit import __version__
 
     breaks = f.breaks_text
+    totals = _Totals(f)
     high_or_medium = int(breaks["severity"].isin([Severity.HIGH, Severity.MEDIUM]).sum())
     counts = {
         "breaks": len(breaks),
@@ -93,9 +95,9 @@ def build_summary(f: RunFacts) -> dict[str, Any]:
             if f.notifications_input is not None else None,
         },
         "counts": counts,
-        "money": _money(f),
+        "money": _money(f, totals),
         "liability": _liability(f.wallets),
-        "conservation": _conservation(f),
+        "conservation": _conservation(f, totals),
         "daily": _daily(f),
         "largest_breaks": _largest(f.typed_breaks, breaks),
         "exit_status": 1 if high_or_medium else 0,
@@ -121,33 +123,52 @@ def _currencies(f: RunFacts) -> list[str]:
     return sorted(set(f.returns["currency"].unique()) | set(f.ledger["currency"].unique()))
 
 
-def _money(f: RunFacts) -> dict[str, Any]:
+class _Totals:
+    """Exact per-currency (and per-role) sums over the ledger and the returns, computed once."""
+
+    def __init__(self, f: RunFacts) -> None:
+        self.currencies = _currencies(f)
+        index = {c: i for i, c in enumerate(self.currencies)}
+        self.roles = [r.value for r in ROLES]
+        codes, names = pd.factorize(f.ledger["currency"])
+        self.row_ccy = np.array([index[str(c)] for c in names], dtype=np.int64)[codes] \
+            if len(names) else np.zeros(0, dtype=np.int64)
+        codes, names = pd.factorize(f.returns["currency"])
+        self.ret_ccy = np.array([index[str(c)] for c in names], dtype=np.int64)[codes] \
+            if len(names) else np.zeros(0, dtype=np.int64)
+        role = f.links.role.astype(np.int64)
+        k = len(self.currencies)
+        self.by_role = np.zeros((k, len(self.roles)), dtype=np.int64)
+        np.add.at(self.by_role, (self.row_ccy, role), f.links.signed)
+        self.signed_in = np.zeros(k, dtype=np.int64)
+        np.add.at(self.signed_in, self.row_ccy, f.links.signed)
+
+    def per_return(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        out = np.zeros(len(self.currencies), dtype=np.int64)
+        sel = slice(None) if mask is None else mask
+        np.add.at(out, self.ret_ccy[sel], np.asarray(values, dtype=np.int64)[sel])
+        return out
+
+
+def _money(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    ret_ccy = f.returns["currency"].to_numpy(dtype=object)
-    row_ccy = f.ledger["currency"].to_numpy(dtype=object)
     tb = f.typed_breaks
     risk = _risk_amount(tb)
-    for c in _currencies(f):
-        sel = ret_ccy == c
-        rows = row_ccy == c
-        by_role = {
-            role.value: _fmt(f.links.signed[rows & (f.links.role == role.value)].sum(), c)
-            for role in Role
-        }
-        in_ccy = (tb["currency"].to_numpy(dtype=object) == c) & tb["severity"].isin(
-            [Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
-        by_reason = {
-            reason: _fmt(risk[in_ccy & (tb["reason"].to_numpy(dtype=object) == reason)].sum(), c)
-            for reason in _AT_RISK
-        }
+    serious = tb["severity"].isin([Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
+    break_ccy = tb["currency"].to_numpy(dtype=object)
+    reasons = tb["reason"].to_numpy(dtype=object)
+    sums = {name: totals.per_return(values) for name, values in (
+        ("expected_credit", f.exp.expected_credit), ("issued_credit", f.state.issued_credit),
+        ("expected_bonus", f.exp.expected_bonus), ("issued_bonus", f.state.issued_bonus))}
+    for i, c in enumerate(totals.currencies):
+        in_ccy = serious & (break_ccy == c)
         out[c] = {
-            "expected_credit": _fmt(f.exp.expected_credit[sel].sum(), c),
-            "issued_credit": _fmt(f.state.issued_credit[sel].sum(), c),
-            "expected_bonus": _fmt(f.exp.expected_bonus[sel].sum(), c),
-            "issued_bonus": _fmt(f.state.issued_bonus[sel].sum(), c),
-            "by_role": by_role,
+            **{name: _fmt(values[i], c) for name, values in sums.items()},
+            "by_role": {r: _fmt(totals.by_role[i, j], c) for j, r in enumerate(totals.roles)},
             "at_risk": _fmt(risk[in_ccy].sum(), c),
-            "at_risk_by_reason": by_reason,
+            "at_risk_by_reason": {
+                reason: _fmt(risk[in_ccy & (reasons == reason)].sum(), c) for reason in _AT_RISK
+            },
         }
     return out
 
@@ -172,7 +193,7 @@ def _liability(wallets: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _conservation(f: RunFacts) -> dict[str, Any]:
+def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     """Rows: every input row in exactly one output row. Money: per currency, what came in
     equals what the outputs account for (see ``docs/reconcile.md``)."""
     rows: dict[str, Any] = {}
@@ -182,44 +203,42 @@ def _conservation(f: RunFacts) -> dict[str, Any]:
         ("ledger", f.ledger_input, f.ledger_text, "transaction_id"),
     ):
         read = sum(x.rows for x in table.files)
+        repeated = int(text[key].duplicated().sum())
+        unknown = int((~is_in(text[key], table.frame[key])).sum())
         entry = {
             "read": read,
             "duplicates_collapsed": table.duplicates_collapsed,
             "input": table.rows,
             "output": len(text),
-            "distinct_in_output": int(text[key].nunique()),
+            "output_ids_repeated": repeated,
+            "output_ids_not_in_input": unknown,
         }
-        entry["ok"] = bool(
-            read - table.duplicates_collapsed == table.rows == len(text)
-            == entry["distinct_in_output"]
-            and set(text[key]) == set(table.frame[key])
-        )
+        # Equal counts, no id twice and none invented: each input row is in exactly one row.
+        entry["ok"] = bool(read - table.duplicates_collapsed == table.rows == len(text)
+                           and repeated == 0 and unknown == 0)
         ok &= entry["ok"]
         rows[name] = entry
 
-    money: dict[str, Any] = {}
-    row_ccy = f.ledger["currency"].to_numpy(dtype=object)
-    ret_ccy = f.returns["currency"].to_numpy(dtype=object)
     credited = f.links.credited
     same = np.zeros(len(f.ledger), dtype=bool)
-    same[credited] = row_ccy[credited] == ret_ccy[f.links.ret[credited]]
+    same[credited] = totals.row_ccy[credited] == totals.ret_ccy[f.links.ret[credited]]
+    linked = np.zeros(len(totals.currencies), dtype=np.int64)
+    np.add.at(linked, totals.row_ccy[same], f.ledger["amount"].to_numpy(dtype=np.int64)[same])
+    issued = totals.per_return(f.state.issued_credit) + totals.per_return(f.state.issued_bonus)
     w_ccy = f.wallets["currency"].to_numpy(dtype=object)
-    for c in _currencies(f):
-        rows_c = row_ccy == c
-        ledger_in = int(f.links.signed[rows_c].sum())
-        by_role = sum(int(f.links.signed[rows_c & (f.links.role == r.value)].sum()) for r in Role)
-        wallets_c = f.wallets.loc[w_ccy == c]
-        movement = int(wallets_c["closing"].sum() - wallets_c["opening"].sum())
-        ret_c = ret_ccy == c
-        issued = int(f.state.issued_credit[ret_c].sum() + f.state.issued_bonus[ret_c].sum())
-        linked = int(f.ledger["amount"].to_numpy(dtype=np.int64)[same & rows_c].sum())
+    movement_all = (f.wallets["closing"] - f.wallets["opening"]).to_numpy(dtype=np.int64)
+    money: dict[str, Any] = {}
+    for i, c in enumerate(totals.currencies):
+        ledger_in = int(totals.signed_in[i])
+        by_role = int(totals.by_role[i].sum())
+        movement = int(movement_all[w_ccy == c].sum())
         entry = {
             "ledger_in": _fmt(ledger_in, c),
             "ledger_by_role": _fmt(by_role, c),
             "balances_movement": _fmt(movement, c),
-            "returns_issued": _fmt(issued, c),
-            "ledger_linked_credits": _fmt(linked, c),
-            "ok": ledger_in == by_role == movement and issued == linked,
+            "returns_issued": _fmt(int(issued[i]), c),
+            "ledger_linked_credits": _fmt(int(linked[i]), c),
+            "ok": ledger_in == by_role == movement and int(issued[i]) == int(linked[i]),
         }
         ok &= entry["ok"]
         money[c] = entry

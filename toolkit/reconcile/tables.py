@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.contract import BREAK_KEY, BREAK_SEVERITY, OUTPUT_COLUMNS, BreakReason, RowOutcome
-from toolkit.money import format_minor_column
+from toolkit.io.text import arrow_text, decode, format_minor_arrow, iso_utc_arrow
+from toolkit.money import CURRENCY_EXPONENTS
 from toolkit.reconcile.balances import BUCKETS
 from toolkit.reconcile.classify import ReturnState
-from toolkit.reconcile.link import NO, Expectations, Links
+from toolkit.reconcile.link import LINKS, NO, ROLES, Expectations, Links
 
 __all__ = [
     "BALANCE_COLUMNS",
@@ -57,44 +58,46 @@ def break_id(reason: str, key: str) -> str:
 
 
 def iso_utc(us: np.ndarray) -> np.ndarray:
-    """Microseconds since the epoch as ISO 8601 UTC text (``2026-03-10T03:03:12Z``); ``NO`` -> ``""``.
-
-    Seconds are the precision unless some value has a fraction, then microseconds.
-    """
-    us = np.asarray(us, dtype=np.int64)
-    missing = us == NO
-    unit = "us" if (us[~missing] % 1_000_000).any() else "s"
-    text = np.datetime_as_string(np.where(missing, 0, us).astype("datetime64[us]"), unit=unit)
-    out = np.char.add(text.astype(str), "Z").astype(object)
-    out[missing] = ""
-    return out
+    """Microseconds since the epoch as ISO 8601 UTC text (``2026-03-10T03:03:12Z``); ``NO`` -> ``""``."""
+    return iso_utc_arrow(us).to_numpy(zero_copy_only=False).astype(object)
 
 
 def _take(values: np.ndarray, idx: np.ndarray, fill: object = "") -> np.ndarray:
-    """``values[idx]`` with ``fill`` where ``idx`` is ``NO``."""
+    """``values[idx]`` with ``fill`` where ``idx`` is ``NO`` (numeric arrays)."""
     out = np.full(len(idx), fill, dtype=object)
     ok = idx != NO
     out[ok] = values[idx[ok]]
     return out
 
 
-def _money(values: pd.Series | np.ndarray, currency: np.ndarray) -> np.ndarray:
-    return _money_many({"x": values}, currency)["x"]
+def _pick(column: pd.Series | pa.Array, idx: np.ndarray) -> pa.Array:
+    """Text of ``column`` at ``idx`` (``""`` where ``idx`` is ``NO``), without leaving arrow."""
+    idx = np.asarray(idx, dtype=np.int64)
+    picked = arrow_text(column).take(pa.array(idx, mask=idx == NO))
+    return picked.fill_null("") if picked.null_count else picked
 
 
-def _money_many(columns: dict[str, object], currency: np.ndarray) -> dict[str, np.ndarray]:
-    """Several money columns of one table as text, formatted in one pass (same currency column)."""
-    k = len(currency)
-    names = list(columns)
-    stacked = pd.array(np.zeros(0, dtype=np.int64), dtype="Int64")
-    if names:
-        stacked = pd.concat([pd.Series(pd.array(columns[c], dtype="Int64")) for c in names],
-                            ignore_index=True)
-    text = format_minor_column(
-        pd.Series(stacked), pd.Series(np.tile(np.asarray(currency, dtype=object), len(names)),
-                                      dtype=object)
-    ).to_numpy(dtype=object)
-    return {c: text[i * k:(i + 1) * k] for i, c in enumerate(names)}
+def _text(column: pd.Series | pa.Array, idx: np.ndarray) -> np.ndarray:
+    return _pick(column, idx).to_numpy(zero_copy_only=False).astype(object)
+
+
+def _exponents(currency: np.ndarray | pa.Array | pd.Series) -> np.ndarray:
+    codes, names = pd.factorize(pd.Series(arrow_text(currency)))
+    table = np.array([CURRENCY_EXPONENTS[str(c)] for c in names], dtype=np.int64)
+    return table[codes] if len(names) else np.zeros(len(codes), dtype=np.int64)
+
+
+def _money_arrow(values: object, exps: np.ndarray) -> pa.Array:
+    series = pd.Series(pd.array(values, dtype="Int64")) if not isinstance(values, np.ndarray) \
+        else None
+    if series is None:
+        return format_minor_arrow(values, exps)
+    missing = series.isna().to_numpy()
+    return format_minor_arrow(series.fillna(0).to_numpy(dtype=np.int64), exps, missing)
+
+
+def _money(values: object, currency: np.ndarray) -> np.ndarray:
+    return _money_arrow(values, _exponents(currency)).to_numpy(zero_copy_only=False).astype(object)
 
 
 def breaks_table(
@@ -107,26 +110,25 @@ def breaks_table(
     li = breaks["li"].to_numpy(dtype=np.int64)
     reason = breaks["reason"].to_numpy(dtype=object)
     by_return = np.array([BREAK_KEY[BreakReason(x)] == "return" for x in reason], dtype=bool)
-    rid = _take(returns["return_id"].to_numpy(dtype=object), r)
-    tid = _take(ledger["transaction_id"].to_numpy(dtype=object), li)
-    currency = np.where(by_return, _take(returns["currency"].to_numpy(dtype=object), r),
-                        _take(ledger["currency"].to_numpy(dtype=object), li))
-    email = np.where(by_return, _take(returns["customer_email"].to_numpy(dtype=object), r),
-                     _take(ledger["customer_email"].to_numpy(dtype=object), li))
+    rid = _text(returns["return_id"], r)
+    tid = _text(ledger["transaction_id"], li)
+    currency = np.where(by_return, _text(returns["currency"], r), _text(ledger["currency"], li))
+    email = np.where(by_return, _text(returns["customer_email"], r),
+                     _text(ledger["customer_email"], li))
     created = _take(links.created_us, li, NO).astype(np.int64)
     release = np.where(by_return, _take(exp.release_us, r, NO).astype(np.int64), created)
     release = np.where(release == NO, created, release)  # rule-2 returns: the credit's time
     age = np.where(release == NO, 0, (as_of_us - release) // _US_PER_DAY)
     age_text = np.where(release == NO, "", age.astype(str)).astype(object)
 
-    amounts = _money_many({c: breaks[c] for c in ("expected", "actual", "difference")}, currency)
+    amounts = {c: _money(breaks[c], currency) for c in ("expected", "actual", "difference")}
     out = pd.DataFrame({
         "break_id": [break_id(a, b) for a, b in zip(reason, np.where(by_return, rid, tid))],
         "reason": reason,
         "severity": [BREAK_SEVERITY[BreakReason(x)].value for x in reason],
         "return_id": rid,
         "transaction_id": tid,
-        "wallet_id": _take(ledger["wallet_id"].to_numpy(dtype=object), li),
+        "wallet_id": _text(ledger["wallet_id"], li),
         "customer_email": email,
         "currency": currency,
         "expected_amount": amounts["expected"],
@@ -155,23 +157,24 @@ def _details(
     r = breaks["r"].to_numpy(dtype=np.int64)
     li = breaks["li"].to_numpy(dtype=np.int64)
     reason = breaks["reason"].to_numpy(dtype=object)
-    row_ccy = _take(ledger["currency"].to_numpy(dtype=object), li)
+    row_ccy = _text(ledger["currency"], li)
     row_ccy = np.where(row_ccy == "", currency, row_ccy)
     s = {
         "rid": rid, "tid": tid, "ccy": currency, "row_ccy": row_ccy,
-        **dict(zip(("exp", "act", "diff"), _money_many(
-            {c: breaks[c] for c in ("expected", "actual", "difference")}, currency).values())),
+        "exp": _money(breaks["expected"], currency),
+        "act": _money(breaks["actual"], currency),
+        "diff": _money(breaks["difference"], currency),
         "row_amt": _money(pd.array(_take(ledger["amount"].to_numpy(dtype=np.int64), li, None),
                                    dtype="Int64"), row_ccy),
         "due": iso_utc(np.where(_take(exp.due_us, r, NO).astype(np.int64) == NO, NO,
                                 _take(exp.due_us, r, NO).astype(np.int64))),
         "created": iso_utc(_take(links.created_us, li, NO).astype(np.int64)),
-        "wallet": _take(ledger["wallet_id"].to_numpy(dtype=object), li),
-        "row_email": _take(ledger["customer_email"].to_numpy(dtype=object), li),
-        "ret_email": _take(returns["customer_email"].to_numpy(dtype=object), r),
-        "status": _take(returns["status"].to_numpy(dtype=object), r),
-        "resolution": _take(returns["resolution_type"].to_numpy(dtype=object), r),
-        "ref": _take(ledger["reference"].to_numpy(dtype=object), li),
+        "wallet": _text(ledger["wallet_id"], li),
+        "row_email": _text(ledger["customer_email"], li),
+        "ret_email": _text(returns["customer_email"], r),
+        "status": _text(returns["status"], r),
+        "resolution": _text(returns["resolution_type"], r),
+        "ref": _text(ledger["reference"], li),
         "window": np.full(len(r), str(window), dtype=object),
     }
     kind = np.where(_take(links.is_bonus, li, False).astype(bool), "bonus", "store")
@@ -240,78 +243,86 @@ def _details(
     return out
 
 
+def _frame(columns: dict[str, pa.Array], order: np.ndarray | pa.Array | None = None
+           ) -> pd.DataFrame:
+    """Text columns (arrow) as a pandas frame of ``str`` columns, rows in ``order``."""
+    table = pa.table(columns)
+    if order is not None:
+        table = table.take(order)
+    return table.to_pandas()
+
+
+def _flags(mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), "true", "false")
+
+
 def returns_table(
-    returns: pd.DataFrame, exp: Expectations, state: ReturnState, reasons: np.ndarray
+    returns: pd.DataFrame, exp: Expectations, state: ReturnState, reasons: pa.Array
 ) -> pd.DataFrame:
     """``returns.csv`` as text, one row per input return, sorted by ``return_id``."""
-    ccy = returns["currency"].to_numpy(dtype=object)
-    money = _money_many({
-        "expected_credit": exp.expected_credit, "issued_credit": state.issued_credit,
-        "expected_bonus": exp.expected_bonus, "issued_bonus": state.issued_bonus,
-    }, ccy)
-    out = pd.DataFrame({
-        "return_id": returns["return_id"].to_numpy(dtype=object),
-        "outcome": state.outcome.astype(object),
+    exps = _exponents(returns["currency"])
+    ids = arrow_text(returns["return_id"])
+    columns = {
+        "return_id": ids,
+        "outcome": pa.array(state.outcome, type=pa.string()),
         "reasons": reasons,
         "refund_credit_ids": state.refund_ids,
         "bonus_credit_ids": state.bonus_ids,
-        "expected_credit": money["expected_credit"],
-        "issued_credit": money["issued_credit"],
-        "expected_bonus": money["expected_bonus"],
-        "issued_bonus": money["issued_bonus"],
-        "currency": ccy,
-        "status": returns["status"].to_numpy(dtype=object),
-        "resolution_type": returns["resolution_type"].to_numpy(dtype=object),
-        "customer_email": returns["customer_email"].to_numpy(dtype=object),
-        "release_time": iso_utc(exp.release_us),
-        "expects_credit": np.where(exp.expects_credit, "true", "false").astype(object),
-        "link": state.link.astype(object),
-    })
-    return out.sort_values("return_id", kind="stable").reset_index(drop=True)
+        "expected_credit": format_minor_arrow(exp.expected_credit, exps),
+        "issued_credit": format_minor_arrow(state.issued_credit, exps),
+        "expected_bonus": format_minor_arrow(exp.expected_bonus, exps),
+        "issued_bonus": format_minor_arrow(state.issued_bonus, exps),
+        "currency": arrow_text(returns["currency"]),
+        "status": arrow_text(returns["status"]),
+        "resolution_type": arrow_text(returns["resolution_type"]),
+        "customer_email": arrow_text(returns["customer_email"]),
+        "release_time": iso_utc_arrow(exp.release_us),
+        "expects_credit": _flags(exp.expects_credit),
+        "link": pa.array(state.link, type=pa.string()),
+    }
+    return _frame(columns, pc.sort_indices(ids))
 
 
 def ledger_table(
-    ledger: pd.DataFrame, returns: pd.DataFrame, links: Links, reasons: np.ndarray,
+    ledger: pd.DataFrame, returns: pd.DataFrame, links: Links, reasons: pa.Array,
     broken: np.ndarray,
 ) -> pd.DataFrame:
     """``ledger.csv`` as text, one row per input row, sorted by (``created_date``, id)."""
-    ccy = ledger["currency"].to_numpy(dtype=object)
-    outcome = np.select(
-        [broken, links.credited], [RowOutcome.BREAK.value, RowOutcome.MATCHED.value],
-        default=RowOutcome.INFORMATIONAL.value,
-    ).astype(object)
-    out = pd.DataFrame({
-        "transaction_id": ledger["transaction_id"].to_numpy(dtype=object),
-        "role": links.role.astype(object),
-        "return_id": _take(returns["return_id"].to_numpy(dtype=object), links.ret),
-        "link": links.link.astype(object),
+    exps = _exponents(ledger["currency"])
+    outcomes = [RowOutcome.INFORMATIONAL.value, RowOutcome.MATCHED.value, RowOutcome.BREAK.value]
+    outcome = decode(np.select([broken, links.credited], [2, 1], default=0), outcomes)
+    ids = arrow_text(ledger["transaction_id"])
+    columns = {
+        "transaction_id": ids,
+        "role": decode(links.role, [r.value for r in ROLES]),
+        "return_id": _pick(returns["return_id"], links.ret),
+        "link": decode(links.link, [k.value for k in LINKS]),
         "outcome": outcome,
-        "created_date": iso_utc(links.created_us),
-        "wallet_id": ledger["wallet_id"].to_numpy(dtype=object),
-        "customer_email": ledger["customer_email"].to_numpy(dtype=object),
-        "type": ledger["type"].to_numpy(dtype=object),
-        "operation_type": ledger["operation_type"].to_numpy(dtype=object),
-        **_money_many({"amount": ledger["amount"].to_numpy(dtype=np.int64),
-                       "signed_amount": links.signed}, ccy),
-        "currency": ccy,
-        "cancelled": np.where(links.cancelled, "true", "false").astype(object),
+        "created_date": iso_utc_arrow(links.created_us),
+        "wallet_id": arrow_text(ledger["wallet_id"]),
+        "customer_email": arrow_text(ledger["customer_email"]),
+        "type": arrow_text(ledger["type"]),
+        "operation_type": arrow_text(ledger["operation_type"]),
+        "amount": format_minor_arrow(ledger["amount"].to_numpy(dtype=np.int64), exps),
+        "signed_amount": format_minor_arrow(links.signed, exps),
+        "currency": arrow_text(ledger["currency"]),
+        "cancelled": _flags(links.cancelled),
         "reasons": reasons,
-    })
-    keys = pa.table({"created": links.created_us, "tid": ledger["transaction_id"].to_numpy()})
+    }
+    keys = pa.table({"created": links.created_us, "tid": ids})
     order = pc.sort_indices(keys, sort_keys=[("created", "ascending"), ("tid", "ascending")])
-    return out.take(order.to_numpy()).reset_index(drop=True)
+    return _frame(columns, order)
 
 
 def balances_table(wallets: pd.DataFrame) -> pd.DataFrame:
     """``balances.csv`` as text, one row per wallet (and currency), sorted by wallet id."""
-    ccy = wallets["currency"].to_numpy(dtype=object)
-    out = pd.DataFrame({
-        "wallet_id": wallets["wallet_id"].to_numpy(dtype=object),
-        "customer_email": wallets["customer_email"].to_numpy(dtype=object),
-        "currency": ccy,
-    })
-    columns = ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference")
-    money = _money_many({c: wallets[c].to_numpy(dtype=np.int64) for c in columns}, ccy)
-    out = pd.concat([out, pd.DataFrame(money)], axis=1)
-    out["rows"] = wallets["rows"].astype(str).to_numpy(dtype=object)
-    return out.loc[:, list(BALANCE_COLUMNS)]
+    exps = _exponents(wallets["currency"])
+    columns = {
+        "wallet_id": arrow_text(wallets["wallet_id"]),
+        "customer_email": arrow_text(wallets["customer_email"]),
+        "currency": arrow_text(wallets["currency"]),
+    }
+    for column in ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference"):
+        columns[column] = format_minor_arrow(wallets[column].to_numpy(dtype=np.int64), exps)
+    columns["rows"] = pc.cast(pa.array(wallets["rows"].to_numpy(dtype=np.int64)), pa.string())
+    return _frame({c: columns[c] for c in BALANCE_COLUMNS})
