@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from toolkit.cli import main
+from decimal import ROUND_HALF_UP, Decimal
+
 from toolkit.contract import LEDGER_COLUMNS, NOTIFICATION_COLUMNS, RETURN_COLUMNS, TRUTH_COLUMNS
 from toolkit.errors import ConfigError
 from toolkit.simulate import Scenario, load_scenario, simulate_returns
@@ -27,7 +29,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 def test_folder_has_every_contract_file_with_its_columns(small_simulation: Path) -> None:
     for f in FILES:
         assert (small_simulation / f).is_file()
-    for f, cols in (("postco_returns.csv", RETURN_COLUMNS), ("rise_ledger.csv", LEDGER_COLUMNS),
+    offered = ("bonus_offered_amount", "fee_offered_amount")
+    for f, cols in (("postco_returns.csv", RETURN_COLUMNS + offered), ("rise_ledger.csv", LEDGER_COLUMNS),
                     ("notifications.csv", NOTIFICATION_COLUMNS), ("truth.csv", TRUTH_COLUMNS)):
         header = (small_simulation / f).read_text().splitlines()[0].split(",")
         assert tuple(header) == cols
@@ -80,6 +83,44 @@ def test_bonus_experiment_offers_every_level_and_credit_uptake_rises_with_it() -
     assert uptake.iloc[0] < uptake.iloc[1] < uptake.iloc[2]
     assert set(sim.returns["bonus_rate"]) == {"0", "0.10", "0.30"}
     assert (sim.returns.loc[sim.returns["bonus_rate"] == "0", "bonus_type"] == "none").all()
+
+
+def test_every_return_row_shows_the_bonus_and_fee_offered_before_the_choice(small_simulation: Path) -> None:
+    r = pd.read_csv(small_simulation / "postco_returns.csv", dtype=str, keep_default_na=False)
+    money = {c: r[c].map(Decimal) for c in ("bonus_offered_amount", "bonus_credit_amount", "fee_offered_amount",
+                                            "fees_total", "refund_to_original_amount")}
+    res = r["resolution_type"]
+    credit = res == "store_credit"
+    # A credit taker got exactly what was offered; a mixed return took the bonus on its credit lines only.
+    assert (money["bonus_offered_amount"][credit] == money["bonus_credit_amount"][credit]).all()
+    mixed = res == "mixed"
+    assert mixed.any() and (money["bonus_offered_amount"][mixed] >= money["bonus_credit_amount"][mixed]).all()
+    # Refund and exchange takers were offered a bonus too (bonus_credit_amount stays 0 for them).
+    others = res.isin(["original_payment", "exchange"]) & (r["bonus_type"] != "none")
+    assert others.sum() > 100 and (money["bonus_offered_amount"][others] > 0).mean() > 0.95
+    assert (money["bonus_credit_amount"][others] == 0).all()
+    assert (money["bonus_offered_amount"][r["bonus_type"] == "none"] == 0).all()
+    # The refund fee: charged on customer-borne cash refunds, never on merchant-fault reasons.
+    borne = r["reason_category"] == "retailer_borne"
+    assert (money["fee_offered_amount"][borne] == 0).all()
+    assert (money["fee_offered_amount"][~borne & (r["currency"] == "USD")] == Decimal("5.95")).all()
+    charged = (res == "original_payment") & (money["fees_total"] > 0)
+    assert charged.any() and (money["fee_offered_amount"][charged] >= money["fees_total"][charged]).all()
+
+
+def test_offered_bonus_is_ten_percent_of_a_single_item_capped_at_twenty_dollars() -> None:
+    """No discounts, no tax, 10 % bonus capped at 20.00 per item: a one-item return's offer is its
+    value x 10 %, half up, at most 20.00, whatever the customer chose."""
+    s = load_scenario(returns_count=1500, seed=3, discounted_order_share=0, bonus_rate="0.10",
+                      bonus_cap_per_item_usd="20.00",
+                      currencies={"USD": {"customer_share": 1, "price_scale": "1", "tax_pct": "0"}})
+    r = simulate_returns(s, clean=True).returns
+    one = r[r["item_count"] == "1"]
+    want = one["return_total"].map(
+        lambda v: min((Decimal(v) * Decimal("0.10")).quantize(Decimal("0.01"), ROUND_HALF_UP), Decimal("20.00")))
+    assert len(one) > 500 and set(one["resolution_type"]) >= {"original_payment", "store_credit", "exchange"}
+    assert (one["bonus_offered_amount"].map(Decimal) == want).all()
+    assert (want == Decimal("20.00")).any()
 
 
 def test_integration_switched_off_issues_no_credit_and_truth_lists_the_missing(tmp_path: Path) -> None:

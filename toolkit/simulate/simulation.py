@@ -41,6 +41,9 @@ __all__ = ["Simulation", "simulate_returns"]
 
 STREAMS = ("orders", "customers", "times", "catalog", "lines", "bonus", "choice", "lifecycle", "identity",
            "faults", "workflow", "wallet", "names", "emails")
+#: ``postco_returns.csv``: the contract's columns, then what the returns portal offered before the
+#: customer chose (the bonus had they taken store credit, the fee a cash refund would carry).
+RETURN_EXPORT_COLUMNS = RETURN_COLUMNS + ("bonus_offered_amount", "fee_offered_amount")
 CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "second_email", "phone", "country",
                     "currency", "created_at")
 
@@ -73,7 +76,7 @@ class Simulation:
         Returns the folder. Nothing is replaced unless every file was written.
         """
         out = Path(out_dir)
-        files = {"postco_returns": (self.returns, RETURN_COLUMNS), "rise_ledger": (self.ledger, LEDGER_COLUMNS),
+        files = {"postco_returns": (self.returns, RETURN_EXPORT_COLUMNS), "rise_ledger": (self.ledger, LEDGER_COLUMNS),
                  "notifications": (self.notifications, NOTIFICATION_COLUMNS),
                  "customers": (self.customers, CUSTOMER_COLUMNS), "truth": (self.truth, TRUTH_COLUMNS)}
         with atomic_output_dir(out) as tmp:
@@ -494,9 +497,11 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
         "reason_category": _pick_text(["customer_borne", "retailer_borne"], book["retailer_borne"].astype(np.int64)),
         "item_count": pc.cast(pa.array(book["item_count"]), pa.string()),
         "skus": skus, "notes": notes,
+        "bonus_offered_amount": text.money(book["bonus_offered_minor"], exps),
+        "fee_offered_amount": text.money(book["fee_offered_minor"], exps),
     })
     frame = pd.DataFrame({k: text.to_series(v) for k, v in cols.items()})
-    return frame.loc[:, list(RETURN_COLUMNS)]
+    return frame.loc[:, list(RETURN_EXPORT_COLUMNS)]
 
 
 def _codes_text(values: list[str], column: np.ndarray) -> pa.Array:
