@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "NO_TIME", "arrow_text", "decode", "format_minor_arrow", "is_in", "iso_utc_arrow", "write_csv_text",
+    "NO_TIME", "arrow_text", "decode", "encode", "format_minor_arrow", "index_in", "is_in",
+    "iso_utc_arrow", "join_groups", "write_csv_text",
 ]
 
 #: Marker of "no timestamp" in microsecond arrays.
@@ -47,6 +48,49 @@ def arrow_text(
     if arr.type == pa.large_string():
         arr = arr.cast(pa.string())
     return arr.fill_null("") if arr.null_count else arr
+
+
+def _flat(values: object) -> pa.Array:
+    arr = arrow_text(values)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def encode(*columns: object) -> list[np.ndarray]:
+    """Integer codes of text columns over one shared dictionary (equal text, equal code).
+
+    One arrow hash pass: the "factorize string keys once" step of every join and grouping.
+    """
+    arrays = [_flat(c) for c in columns]
+    joined = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+    indices = pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False)
+    indices = indices.astype(np.int64)
+    out, start = [], 0
+    for arr in arrays:
+        out.append(indices[start:start + len(arr)])
+        start += len(arr)
+    return out
+
+
+def index_in(values: object, value_set: object) -> np.ndarray:
+    """Position of each value in ``value_set`` (its first occurrence), ``-1`` when absent."""
+    found = pc.index_in(_flat(values), value_set=_flat(value_set))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def join_groups(values: pa.Array, owner: np.ndarray, separator: str = "|"
+                ) -> tuple[np.ndarray, pa.Array]:
+    """``separator``-joined ``values`` per owner, for ``owner`` sorted (groups contiguous).
+
+    Returns the distinct owners and their joined text, in arrow (a list array joined by one
+    kernel), so thousands of groups cost no Python loop.
+    """
+    owner = np.asarray(owner, dtype=np.int64)
+    if not len(owner):
+        return owner, pa.array([], type=pa.string())
+    start = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    offsets = pa.array(np.r_[start, len(owner)].astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, _flat(values))
+    return owner[start], pc.binary_join(lists, separator)
 
 
 def decode(codes: np.ndarray, names: list[str]) -> pa.Array:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.contract import BreakReason, Role
-from toolkit.io.text import arrow_text
+from toolkit.io.text import arrow_text, encode
 from toolkit.reconcile.classify import break_frame
-from toolkit.reconcile.link import ROLE_CODE, Links
+from toolkit.reconcile.link import ROLE_CODE, ROLES, Links
 
 __all__ = ["BUCKETS", "Balances", "liability", "roll_forward"]
 
@@ -69,10 +70,11 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
     Balances
     """
     m = len(ledger)
-    wallet_code, wallets = pd.factorize(ledger["wallet_id"], sort=True)
-    ccy_code, currencies = pd.factorize(ledger["currency"], sort=True)
-    order = np.lexsort((np.arange(m), links.created_us, ccy_code, wallet_code))
-    key = wallet_code.astype(np.int64)[order] * max(len(currencies), 1) + ccy_code[order]
+    wallet_code, = encode(ledger["wallet_id"])
+    ccy_code, = encode(ledger["currency"])
+    key = wallet_code * (int(ccy_code.max(initial=0)) + 1) + ccy_code
+    order = np.lexsort((np.arange(m), links.created_us, key))
+    key = key[order]
     start = np.r_[True, key[1:] != key[:-1]] if m else np.zeros(0, dtype=bool)
     group = np.cumsum(start) - 1
     k = int(start.sum())
@@ -89,30 +91,32 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
         break_frame(BreakReason.BALANCE_BREAK, links.ret[li], li, expected[bad], reported[bad],
                     reported[bad] - expected[bad]),
     ]
-    negative = np.flatnonzero(ledger["updated_balance"].to_numpy(dtype=np.int64) < 0)
+    balance = ledger["updated_balance"].to_numpy(dtype=np.int64)
+    negative = np.flatnonzero(balance < 0)
     breaks.append(break_frame(BreakReason.NEGATIVE_BALANCE, links.ret[negative], negative, None,
-                              ledger["updated_balance"].to_numpy(dtype=np.int64)[negative], None))
+                              balance[negative], None))
 
     first = np.flatnonzero(start)
     last = np.r_[first[1:] - 1, m - 1] if k else np.zeros(0, dtype=np.int64)
+    # Every movement bucket in one pass: a (balance, role) table of signed sums.
+    moves = np.zeros((k, len(ROLES)), dtype=np.int64)
+    np.add.at(moves, (group, links.role[order].astype(np.int64)), signed)
     table = pd.DataFrame({
-        "wallet_id": wallets.to_numpy(dtype=object)[wallet_code[order][first]],
-        "currency": currencies.to_numpy(dtype=object)[ccy_code[order][first]],
+        "wallet_id": arrow_text(ledger["wallet_id"]).take(pa.array(order[first])),
+        "currency": arrow_text(ledger["currency"]).take(pa.array(order[first])),
         "customer_email": arrow_text(ledger["customer_email"]).take(pa.array(order[last])),
         "opening": reported[first] - signed[first],
     })
-    role = links.role[order]
-    total = np.zeros(k, dtype=np.int64)
-    for role_name, column in BUCKETS.items():
-        sel = role == ROLE_CODE[role_name]
-        sums = np.zeros(k, dtype=np.int64)
-        np.add.at(sums, group[sel], signed[sel])
-        table[column] = sums
-        total += sums
-    table["closing"] = table["opening"].to_numpy() + total
+    for role, column in BUCKETS.items():
+        table[column] = moves[:, ROLE_CODE[role]]
+    table["closing"] = table["opening"].to_numpy() + moves.sum(axis=1)
     table["reported_closing"] = reported[last]
     table["difference"] = table["reported_closing"] - table["closing"]
     table["rows"] = np.diff(np.r_[first, m]) if k else np.zeros(0, dtype=np.int64)
+    sort = pc.sort_indices(pa.table({"w": arrow_text(table["wallet_id"]),
+                                     "c": arrow_text(table["currency"])}),
+                           sort_keys=[("w", "ascending"), ("c", "ascending")])
+    table = table.take(sort.to_numpy()).reset_index(drop=True)
     return Balances(table, breaks)
 
 

@@ -28,7 +28,7 @@ from toolkit.contract import (
     ReturnStatus,
     Template,
 )
-from toolkit.io.text import arrow_text
+from toolkit.io.text import arrow_text, encode, join_groups
 from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links
 from toolkit.settings import ReconcileSettings
 
@@ -124,14 +124,11 @@ class _Groups:
         rr = self.r[mask]
         repeated = np.r_[False, rr[1:] == rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
         if repeated.any():
-            # Only returns with two or more credits of a kind need a Python join.
             in_multi = np.isin(rr, rr[repeated])
-            texts = ids.take(pa.array(li[mask][in_multi])).to_pylist()
-            groups = pd.Series(texts).groupby(rr[in_multi], sort=True).agg("|".join)
+            owners, texts = join_groups(ids.take(pa.array(li[mask][in_multi])), rr[in_multi])
             where = np.zeros(self.n, dtype=bool)
-            where[groups.index.to_numpy()] = True
-            out = pc.replace_with_mask(out, pa.array(where),
-                                       pa.array(groups.to_numpy(dtype=object), type=pa.string()))
+            where[owners] = True
+            out = pc.replace_with_mask(out, pa.array(where), texts)
         return out
 
 
@@ -160,15 +157,14 @@ def classify(
     r = links.ret[li]
     g = _Groups(r, n)
 
-    ccy, _ = pd.factorize(pd.concat([returns["currency"], ledger["currency"]], ignore_index=True))
-    ret_ccy, row_ccy = ccy[:n], ccy[n:]
-    email, _ = pd.factorize(pd.concat(
-        [returns["email_key"], ledger["email_key"].iloc[li]], ignore_index=True))
+    ret_ccy, row_ccy = encode(returns["currency"], ledger["currency"])
+    ret_email, row_email = encode(returns["email_key"], arrow_text(ledger["email_key"]).take(
+        pa.array(li)))
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
     refund = ~bonus
     same = row_ccy[li] == ret_ccy[r]
-    other_wallet = email[n:] != email[:n][r]
+    other_wallet = row_email != ret_email[r]
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
     fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
     everything = np.ones(len(li), dtype=bool)

@@ -17,7 +17,7 @@ import pyarrow as pa
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
-from toolkit.io.text import decode
+from toolkit.io.text import decode, join_groups
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -162,11 +162,13 @@ def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, n
         names = [""]
         sel = mask & (owner != NO)
         if sel.any():
-            frame = pd.DataFrame({"o": owner[sel], "k": order[sel], "reason": reason[sel]})
-            groups = frame.sort_values(["o", "k"]).groupby("o")["reason"].agg("|".join)
-            combos, inverse = np.unique(groups.to_numpy(dtype=str), return_inverse=True)
+            rank = np.lexsort((order[sel], owner[sel]))
+            owners, texts = join_groups(pa.array(reason[sel][rank], type=pa.string()),
+                                        owner[sel][rank])
+            combos, inverse = np.unique(texts.to_numpy(zero_copy_only=False).astype(str),
+                                        return_inverse=True)
             names += [str(c) for c in combos]
-            codes[groups.index.to_numpy()] = inverse + 1
+            codes[owners] = inverse + 1
         return decode(codes, names)
 
     broken = np.zeros(m, dtype=bool)

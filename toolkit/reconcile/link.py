@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit.contract import (
     CreditIssueStage,
@@ -29,7 +30,7 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
-from toolkit.io.text import is_in
+from toolkit.io.text import arrow_text, encode, index_in, is_in
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
 
@@ -186,10 +187,10 @@ def link(
     cancelled = is_issue & (voided | ended)
 
     ret = np.full(m, NO, dtype=np.int64)
-    index = _return_index(returns["return_key"])
+    keys = arrow_text(returns["return_key"])
     refd = np.flatnonzero(is_issue & has_ref)
     if len(refd):
-        ret[refd] = index.get_indexer(reference.to_numpy()[refd])
+        ret[refd] = index_in(arrow_text(reference).take(pa.array(refd)), keys)
     link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
     link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
     orphan = is_issue & ~cancelled & has_ref & (ret == NO)
@@ -209,7 +210,7 @@ def link(
         type_.eq(LedgerType.MANUAL).to_numpy(dtype=bool) & ~add
     )
     if clawback.any():
-        named = _named_returns(ledger, np.flatnonzero(clawback), index)
+        named = _named_returns(ledger, np.flatnonzero(clawback), keys)
         clawback[np.flatnonzero(clawback)] = named != NO
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
@@ -217,17 +218,6 @@ def link(
     role = _roles(ledger, is_issue, is_bonus, has_ref, postco, is_end, is_void)
     return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
                  link_kind, orphan, ambiguous, clawback)
-
-
-def _return_index(keys: pd.Series) -> pd.Index:
-    """Index from a return key to its row; if two ids differ only by a leading ``#`` the first
-    row wins (positions stay those of the returns frame)."""
-    index = pd.Index(keys)
-    if index.is_unique:
-        return index
-    first = ~keys.duplicated(keep="first").to_numpy()
-    filler = "\x00" + pd.Series(np.arange(len(keys))).astype(str).to_numpy(dtype=object)
-    return pd.Index(np.where(first, keys.to_numpy(dtype=object), filler))
 
 
 def _roles(
@@ -270,13 +260,12 @@ def _fallback(
     held[is_bonus[referenced].astype(int), ret[referenced]] = True
     want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
 
-    emails, _ = pd.factorize(pd.concat(
-        [returns["email_key"], ledger["email_key"].iloc[pool]], ignore_index=True))
-    currencies, _ = pd.factorize(pd.concat(
-        [returns["currency"], ledger["currency"].iloc[pool]], ignore_index=True))
+    taken = pa.array(pool)
+    ret_email, row_email = encode(returns["email_key"], arrow_text(ledger["email_key"]).take(taken))
+    ret_ccy, row_ccy = encode(returns["currency"], arrow_text(ledger["currency"]).take(taken))
     rows = pd.DataFrame({
         "p": np.arange(len(pool)),
-        "email": emails[n:], "ccy": currencies[n:],
+        "email": row_email, "ccy": row_ccy,
         "bonus": is_bonus[pool].astype(np.int8),
         "amount": ledger["amount"].to_numpy(dtype=np.int64)[pool],
         "created": created[pool],
@@ -285,7 +274,7 @@ def _fallback(
     for bonus in (0, 1):
         eligible = np.flatnonzero(want[bonus])
         cands.append(pd.DataFrame({
-            "r": eligible, "email": emails[eligible], "ccy": currencies[eligible],
+            "r": eligible, "email": ret_email[eligible], "ccy": ret_ccy[eligible],
             "bonus": np.int8(bonus),
             "expected": (exp.expected_bonus if bonus else exp.expected_credit)[eligible],
             "release": exp.release_us[eligible],
@@ -331,15 +320,14 @@ def _fallback(
     return out, ambiguous
 
 
-def _named_returns(ledger: pd.DataFrame, rows: np.ndarray, index: pd.Index) -> np.ndarray:
+def _named_returns(ledger: pd.DataFrame, rows: np.ndarray, keys: pa.Array) -> np.ndarray:
     """The return each clawback row names in its reference or note (``NO`` when none).
 
     A note *names* a return when one of its words (split on spaces and punctuation, a leading
     ``#`` ignored) is the return id; a word merely containing an id (``R-12`` in ``R-123``) does
     not count.
     """
-    refs = ledger["reference"].to_numpy()[rows]
-    found = index.get_indexer(refs)
+    found = index_in(arrow_text(ledger["reference"]).take(pa.array(rows)), keys)
     pending = np.flatnonzero(found == NO)
     if len(pending):
         words = [
@@ -348,7 +336,7 @@ def _named_returns(ledger: pd.DataFrame, rows: np.ndarray, index: pd.Index) -> n
         ]
         if words:
             owner = np.array([i for i, _ in words], dtype=np.int64)
-            hit = index.get_indexer([w for _, w in words])
+            hit = index_in(pa.array([w for _, w in words], type=pa.string()), keys)
             # The first word that is a return id wins; words come in reading order.
             for i, k in zip(owner[hit != NO][::-1], hit[hit != NO][::-1]):
                 found[i] = k

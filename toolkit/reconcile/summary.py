@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.contract import (
     BREAK_SEVERITY,
@@ -24,7 +26,7 @@ from toolkit.contract import (
     Severity,
 )
 from toolkit.io.readers import InputTable
-from toolkit.io.text import is_in
+from toolkit.io.text import arrow_text, is_in
 from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.reconcile.balances import BUCKETS, liability
 from toolkit.reconcile.classify import ReturnState
@@ -123,6 +125,16 @@ def _currencies(f: RunFacts) -> list[str]:
     return sorted(set(f.returns["currency"].unique()) | set(f.ledger["currency"].unique()))
 
 
+def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Each value's position in ``index`` (currencies: a handful of distinct values)."""
+    encoded = pc.dictionary_encode(arrow_text(column))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    table = np.array([index[str(c)] for c in encoded.dictionary.to_pylist()], dtype=np.int64)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return table[codes] if len(table) else np.zeros(len(codes), dtype=np.int64)
+
+
 class _Totals:
     """Exact per-currency (and per-role) sums over the ledger and the returns, computed once."""
 
@@ -130,12 +142,8 @@ class _Totals:
         self.currencies = _currencies(f)
         index = {c: i for i, c in enumerate(self.currencies)}
         self.roles = [r.value for r in ROLES]
-        codes, names = pd.factorize(f.ledger["currency"])
-        self.row_ccy = np.array([index[str(c)] for c in names], dtype=np.int64)[codes] \
-            if len(names) else np.zeros(0, dtype=np.int64)
-        codes, names = pd.factorize(f.returns["currency"])
-        self.ret_ccy = np.array([index[str(c)] for c in names], dtype=np.int64)[codes] \
-            if len(names) else np.zeros(0, dtype=np.int64)
+        self.row_ccy = _codes(f.ledger["currency"], index)
+        self.ret_ccy = _codes(f.returns["currency"], index)
         role = f.links.role.astype(np.int64)
         k = len(self.currencies)
         self.by_role = np.zeros((k, len(self.roles)), dtype=np.int64)

@@ -82,9 +82,13 @@ def _text(column: pd.Series | pa.Array, idx: np.ndarray) -> np.ndarray:
 
 
 def _exponents(currency: np.ndarray | pa.Array | pd.Series) -> np.ndarray:
-    codes, names = pd.factorize(pd.Series(arrow_text(currency)))
-    table = np.array([CURRENCY_EXPONENTS[str(c)] for c in names], dtype=np.int64)
-    return table[codes] if len(names) else np.zeros(len(codes), dtype=np.int64)
+    encoded = pc.dictionary_encode(arrow_text(currency))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    table = np.array([CURRENCY_EXPONENTS[str(c)] for c in encoded.dictionary.to_pylist()],
+                     dtype=np.int64)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return table[codes] if len(table) else np.zeros(len(codes), dtype=np.int64)
 
 
 def _money_arrow(values: object, exps: np.ndarray) -> pa.Array:
