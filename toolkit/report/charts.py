@@ -14,15 +14,13 @@ import re
 from datetime import date
 
 import matplotlib
+import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from toolkit.money import exponent  # noqa: E402
-from toolkit.report.model import DailySeries, RollForward, format_money  # noqa: E402
+from toolkit.money import exponent
+from toolkit.report.model import DailySeries, RollForward, format_money
 
 __all__ = ["daily_svg", "waterfall_svg"]
 
@@ -41,11 +39,10 @@ _RC = {
 _UP, _DOWN, _TOTAL, _BAD, _EXPECTED = "#2e7d4f", "#c0392b", "#4a5a75", "#c0392b", "#e08a1e"
 
 
-def _svg(fig: plt.Figure) -> str:
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     # Fixed margins (set per chart) rather than bbox_inches="tight", which draws the figure twice.
     fig.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(fig)
     text = buf.getvalue()
     # Inline SVG needs neither the XML prolog, the DOCTYPE nor the RDF metadata block.
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -85,8 +82,9 @@ def waterfall_svg(roll: RollForward) -> str:
     widths += [roll.closing / scale, roll.reported_closing / scale]
     colors += [_TOTAL, _BAD if roll.difference else _TOTAL]
     values += [roll.closing, roll.reported_closing]
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.4, 0.95 + 0.27 * len(labels)))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 0.95 + 0.27 * len(labels)))
+        ax = fig.subplots()
         y = np.arange(len(labels))
         ax.barh(y, widths, left=lefts, color=colors, height=0.64)
         right = max([lo + w for lo, w in zip(lefts, widths)] + [1.0 / scale])
@@ -119,8 +117,9 @@ def daily_svg(series: DailySeries) -> str:
     issued = np.asarray(series.issued, dtype=np.int64) / scale
     with_bonus = (np.asarray(series.issued, dtype=np.int64) + np.asarray(series.bonus, dtype=np.int64)) / scale
     expected = np.asarray(series.expected, dtype=np.int64) / scale
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.2, 2.6))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(7.2, 2.6))
+        ax = fig.subplots()
         ax.fill_between(days, 0, issued, step="mid", color=_TOTAL, linewidth=0, label="Refund credit issued")
         ax.fill_between(days, issued, with_bonus, step="mid", color="#8fb3de", linewidth=0, label="Bonus issued")
         ax.step(days, expected, where="mid", color=_EXPECTED, linewidth=1.1,
