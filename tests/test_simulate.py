@@ -56,6 +56,47 @@ def test_frames_are_exactly_what_is_written(tmp_path: Path) -> None:
     assert len(pd.read_parquet(folder / "postco_returns.parquet")) == 400
 
 
+def test_writing_from_typed_columns_gives_the_bytes_of_the_text_frames(tmp_path: Path) -> None:
+    """The folder is written straight from the typed simulation; the text frames, made on first
+    access, written by the generic CSV writer must give exactly the same files."""
+    from toolkit.io.output import write_csv
+    from toolkit.simulate.simulation import CUSTOMER_COLUMNS, RETURN_EXPORT_COLUMNS
+
+    currencies = {"USD": {"customer_share": 0.6, "price_scale": "1", "tax_pct": "8"},
+                  "JPY": {"customer_share": 0.2, "price_scale": "150", "tax_pct": "10"},
+                  "KWD": {"customer_share": 0.2, "price_scale": "0.31", "tax_pct": "0"}}
+    scenario = load_scenario(returns_count=1500, seed=9, currencies=currencies,
+                             postco_export_utc_offset_minutes=330)
+    fast = simulate_returns(scenario)
+    assert "returns" not in fast.__dict__  # nothing turned into text yet
+    folder = fast.write(tmp_path / "fast")
+    assert not {"returns", "ledger", "notifications", "customers", "truth"} & set(fast.__dict__)
+    sim = simulate_returns(scenario)
+    for name, frame, cols in (("postco_returns", sim.returns, RETURN_EXPORT_COLUMNS),
+                              ("rise_ledger", sim.ledger, LEDGER_COLUMNS),
+                              ("notifications", sim.notifications, NOTIFICATION_COLUMNS),
+                              ("customers", sim.customers, CUSTOMER_COLUMNS), ("truth", sim.truth, TRUTH_COLUMNS)):
+        write_csv(frame, tmp_path / f"{name}.csv", cols)
+        assert (tmp_path / f"{name}.csv").read_bytes() == (folder / f"{name}.csv").read_bytes(), name
+    assert len(sim.truth) > 0 and sim.returns["created_at"].str.endswith("+05:30").all()
+    assert _hashes(sim.write(tmp_path / "from_frames")) == _hashes(folder)
+
+
+def test_summary_counts_what_the_files_hold() -> None:
+    sim = simulate_returns(returns=1200, seed=4)
+    got = sim.summary()
+    r, led = sim.returns, sim.ledger
+    assert got["returns"] == len(r) and got["ledger_rows"] == len(led)
+    assert got["by_status"] == r["status"].value_counts().sort_index().to_dict()
+    assert got["by_resolution"] == r["resolution_type"].fillna("(undecided)").value_counts().sort_index().to_dict()
+    assert got["wallets"] == led["wallet_id"].nunique() and got["customers"] == len(sim.customers)
+    assert got["notifications"] == len(sim.notifications)
+    assert got["breaks_by_reason"] == sim.truth["reason"].value_counts().sort_index().to_dict()
+    issued = led[(led["type"] == "WALLET_ACTION_START") & (led["issuer_id"] == "postco")]
+    usd = issued.loc[issued["currency"] == "USD", "amount"].map(Decimal).sum()
+    assert Decimal(got["credit_issued"]["USD"]) == usd > 0
+
+
 def test_a_customer_who_keeps_the_whole_story_in_one_wallet(small_simulation: Path) -> None:
     """A credit taker resolved long ago: one refund credit and one bonus, emails with their ids."""
     r = pd.read_csv(small_simulation / "postco_returns.csv", dtype=str, keep_default_na=False)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["atomic_output_dir", "sha256_file", "write_csv", "write_json"]
+__all__ = ["atomic_output_dir", "sha256_file", "write_csv", "write_json", "write_text_table"]
 
 
 def _arrow_text_table(frame: pd.DataFrame):
@@ -104,3 +104,17 @@ def atomic_output_dir(target: str | Path) -> Iterator[Path]:
             os.replace(item, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_text_table(table, path: str | Path) -> None:
+    """Write an Arrow table of text (and integer) columns as contract CSV, straight from Arrow.
+
+    The same bytes :func:`write_csv` gives for the same values as a frame: unquoted header, no
+    quoting, empty field for null, ``\\n`` line ends. The caller guarantees no field needs quoting
+    (no comma, double quote, CR or LF): generated text is built from such safe pieces; anything
+    else goes through :func:`write_csv`, which checks.
+    """
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(table, str(path), pcsv.WriteOptions(include_header=True, quoting_style="none",
+                                                       quoting_header="none"))

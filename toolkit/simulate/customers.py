@@ -15,14 +15,13 @@ import re
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from faker import Faker
 
 from toolkit.simulate import text
 
-__all__ = ["COUNTRY_OF", "DOMAINS", "customer_frame", "name_pools"]
+__all__ = ["COUNTRY_OF", "DOMAINS", "customer_columns", "draw_name_picks", "name_pools"]
 
 #: Reserved domains only (RFC 2606 / 6761): no simulated email can reach a real person.
 DOMAINS = ("example.com", "example.net", "example.org", "mail.test", "shop.test")
@@ -53,33 +52,42 @@ def name_pools(locale: str, seed: int) -> tuple[tuple[str, ...], tuple[str, ...]
     return pools[0], pools[1]
 
 
-def customer_frame(
+def draw_name_picks(n: int, *, locale: str, seed: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each customer's first name, last name and email domain, as indices into their pools."""
+    firsts, lasts = name_pools(locale, seed)
+    fi = rng.integers(0, len(firsts), n)
+    li = rng.integers(0, len(lasts), n)
+    di = rng.integers(0, len(DOMAINS), n)
+    return fi, li, di
+
+
+def customer_columns(
     currency: np.ndarray,
     has_second_email: np.ndarray,
     created_at: np.ndarray,
+    picks: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
     locale: str,
     seed: int,
-    rng: np.random.Generator,
-) -> tuple[pd.DataFrame, pa.Array, pa.Array]:
-    """The ``customers.csv`` frame for customers ``0..n-1`` with the given attributes.
+) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
+    """The ``customers.csv`` columns for customers ``0..n-1`` with the given attributes.
 
     Parameters
     ----------
     currency: ISO code per customer (object array).
     has_second_email: whether the customer also uses a second email.
     created_at: signup time, epoch seconds.
+    picks: the name and domain indices from :func:`draw_name_picks`.
 
     Returns
     -------
-    (frame, email, second_email)
-        The frame in contract text, and the two email columns as Arrow strings ("" when none).
+    (columns, email, second_email)
+        The columns in contract text (Arrow strings), and the two email columns ("" when none).
     """
     n = len(currency)
     firsts, lasts = name_pools(locale, seed)
-    fi = rng.integers(0, len(firsts), n)
-    li = rng.integers(0, len(lasts), n)
-    di = rng.integers(0, len(DOMAINS), n)
+    fi, li, di = picks
     first_arr = pa.array(np.asarray(firsts, dtype=object))
     last_arr = pa.array(np.asarray(lasts, dtype=object))
     first_slug = pa.array(np.asarray([_slug(f) for f in firsts], dtype=object))
@@ -91,19 +99,19 @@ def customer_frame(
     email = text.join(fs, ".", ls, ".", num_text, "@", domain)
     second = text.join(ls, ".", fs, ".", num_text, "@" + SECOND_EMAIL_DOMAIN)
     second = pc.if_else(pa.array(has_second_email), second, pa.scalar(None, pa.string()))
-    country = np.array([COUNTRY_OF.get(c, "US") for c in currency], dtype=object)
-    uniq, inv = np.unique(country, return_inverse=True)
-    dial = pc.take(pa.array(np.array([_DIAL.get(c, "+1") for c in uniq], dtype=object)), pa.array(inv))
+    uniq_cur, cur_idx = np.unique(np.asarray(currency, dtype=object), return_inverse=True)
+    country = [COUNTRY_OF.get(c, "US") for c in uniq_cur]
+    dial = pc.take(pa.array([_DIAL.get(c, "+1") for c in country], type=pa.string()), pa.array(cur_idx))
     phone = text.join(dial, "555", pc.utf8_lpad(num_text, 7, "0"))
-    frame = pd.DataFrame({
-        "customer_id": text.to_series(text.ids("C", number, 7)),
-        "first_name": text.to_series(pc.take(first_arr, pa.array(fi))),
-        "last_name": text.to_series(pc.take(last_arr, pa.array(li))),
-        "email": text.to_series(email),
-        "second_email": text.to_series(second),
-        "phone": text.to_series(phone),
-        "country": text.to_series(pa.array(country)),
-        "currency": text.to_series(pa.array(np.asarray(currency, dtype=object))),
-        "created_at": text.to_series(text.timestamps(created_at)),
-    })
-    return frame, email, pc.fill_null(second, "")
+    columns = {
+        "customer_id": text.ids("C", number, 7),
+        "first_name": pc.take(first_arr, pa.array(fi)),
+        "last_name": pc.take(last_arr, pa.array(li)),
+        "email": email,
+        "second_email": second,
+        "phone": phone,
+        "country": pc.take(pa.array(country, type=pa.string()), pa.array(cur_idx)),
+        "currency": pc.take(pa.array(list(uniq_cur), type=pa.string()), pa.array(cur_idx)),
+        "created_at": text.timestamps(created_at),
+    }
+    return columns, email, pc.fill_null(second, "")

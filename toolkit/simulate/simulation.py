@@ -10,8 +10,9 @@ This module assembles; it must never draw a number itself outside the named stre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,11 @@ from toolkit.contract import (
     LEDGER_COLUMNS, NOTIFICATION_COLUMNS, RETURN_COLUMNS, TRUTH_COLUMNS, BonusType, BreakReason,
     ResolutionType, ReturnStatus, Template,
 )
-from toolkit.io.output import atomic_output_dir, write_csv, write_json
+from toolkit.io.output import atomic_output_dir, write_csv, write_json, write_text_table
 from toolkit.money import exponent
 from toolkit.progress import stage
 from toolkit.simulate import text
-from toolkit.simulate.customers import customer_frame
+from toolkit.simulate.customers import customer_columns, draw_name_picks
 from toolkit.simulate.events import Events, Issuer, Kind, Ref
 from toolkit.simulate.faults import plan_faults
 from toolkit.simulate.returns import DAY, MISSING, REASONS, draw_population
@@ -48,42 +49,69 @@ CUSTOMER_COLUMNS = ("customer_id", "first_name", "last_name", "email", "second_e
                     "currency", "created_at")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Simulation:
-    """One simulated merchant: the contract's files as text frames, plus analyst frames.
+    """One simulated merchant: typed columns in memory, the contract's files as text on demand.
+
+    The simulation itself is numbers (minor units, epoch seconds, codes into small vocabularies);
+    the text of each file is made the first time it is asked for, then kept. ``write`` turns the
+    numbers into CSV directly, table by table, without keeping the text.
 
     Attributes
     ----------
-    returns, ledger, notifications, customers, truth: exactly the text written to disk.
+    returns, ledger, notifications, customers, truth: exactly the text written to disk (pandas
+        ``str`` columns, ``NaN`` where the file has an empty field), made on first access.
     requests: one numeric row per return request (choice, offered bonus, stage times, delays,
-        amounts in minor units, planted fault) for funnel analysis.
-    scenario: the validated scenario; seed: the seed used.
+        amounts in minor units, planted fault) for funnel analysis, made on first access.
+    scenario: the validated scenario; seed: the seed used; planted: faults planted per kind.
     """
 
-    returns: pd.DataFrame
-    ledger: pd.DataFrame
-    notifications: pd.DataFrame
-    customers: pd.DataFrame
-    truth: pd.DataFrame
-    requests: pd.DataFrame
     scenario: Scenario
     seed: int
     planted: dict[str, int]
+    _typed: _Typed = field(repr=False)
+
+    @cached_property
+    def returns(self) -> pd.DataFrame:
+        return _text_frame(self._typed.table("postco_returns"))
+
+    @cached_property
+    def ledger(self) -> pd.DataFrame:
+        return _text_frame(self._typed.table("rise_ledger"))
+
+    @cached_property
+    def notifications(self) -> pd.DataFrame:
+        return _text_frame(self._typed.table("notifications"))
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        return _text_frame(self._typed.table("customers"))
+
+    @cached_property
+    def truth(self) -> pd.DataFrame:
+        return _text_frame(self._typed.table("truth"))
+
+    @cached_property
+    def requests(self) -> pd.DataFrame:
+        return self._typed.requests()
 
     def write(self, out_dir: str | Path, *, parquet: bool = False) -> Path:
         """Write the contract's simulate folder atomically; ``parquet`` adds ``.parquet`` twins.
 
-        Returns the folder. Nothing is replaced unless every file was written.
+        Returns the folder. Nothing is replaced unless every file was written. A table whose text
+        frame was already made is written from it; any other straight from the typed columns
+        (the same bytes, see ``tests/test_simulate.py``), one table at a time.
         """
         out = Path(out_dir)
-        files = {"postco_returns": (self.returns, RETURN_EXPORT_COLUMNS), "rise_ledger": (self.ledger, LEDGER_COLUMNS),
-                 "notifications": (self.notifications, NOTIFICATION_COLUMNS),
-                 "customers": (self.customers, CUSTOMER_COLUMNS), "truth": (self.truth, TRUTH_COLUMNS)}
         with atomic_output_dir(out) as tmp:
-            for name, (frame, cols) in files.items():
-                write_csv(frame, tmp / f"{name}.csv", cols)
-                if parquet:
-                    frame.loc[:, list(cols)].to_parquet(tmp / f"{name}.parquet", index=False)
+            for name, attr in _FILES.items():
+                if attr in self.__dict__ or parquet:
+                    frame = getattr(self, attr)
+                    write_csv(frame, tmp / f"{name}.csv", _TABLE_COLUMNS[name])
+                    if parquet:
+                        frame.loc[:, list(_TABLE_COLUMNS[name])].to_parquet(tmp / f"{name}.parquet", index=False)
+                else:
+                    write_text_table(self._typed.table(name), tmp / f"{name}.csv")
             write_json({"seed": self.seed, "scenario": self.scenario.to_json_dict(),
                         "planted": self.planted,
                         "reconcile": {"credit_pct": str(self.scenario.workflow_credit_pct),
@@ -96,26 +124,157 @@ class Simulation:
 
     def summary(self) -> dict[str, Any]:
         """Counts for the one-screen summary: returns by status and resolution, credit issued per
-        currency, breaks planted per reason, faults planted per kind."""
-        r, led = self.returns, self.ledger
-        issue = led[(led["type"] == "WALLET_ACTION_START") & (led["issuer_id"] == self.scenario.workflow_id)]
+        currency, breaks planted per reason, faults planted per kind (read off the typed columns)."""
+        return self._typed.summary(self.planted)
+
+
+_FILES = {"postco_returns": "returns", "rise_ledger": "ledger", "notifications": "notifications",
+          "customers": "customers", "truth": "truth"}
+_TABLE_COLUMNS = {"postco_returns": RETURN_EXPORT_COLUMNS, "rise_ledger": LEDGER_COLUMNS,
+                  "notifications": NOTIFICATION_COLUMNS, "customers": CUSTOMER_COLUMNS, "truth": TRUTH_COLUMNS}
+
+
+def _text_frame(table: pa.Table) -> pd.DataFrame:
+    return pd.DataFrame({name: text.to_series(table.column(name)) for name in table.column_names})
+
+
+def _counts(values: np.ndarray) -> dict[str, int]:
+    keys, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+    return {str(k): int(c) for k, c in zip(keys, counts, strict=True)}
+
+
+class _Typed:
+    """Everything the files are made of, as numbers: the state after the simulation ran, and the
+    order, ids and links of every row. Text is made only by :meth:`table`."""
+
+    def __init__(self, s, pop, plan, exp, issued, cols, run, rngs, n_cur) -> None:  # noqa: PLR0915
+        self.s, self.pop, self.plan, self.exp, self.cols, self.run, self.n_cur = s, pop, plan, exp, cols, run, n_cur
+        book = pop.book
+        n = len(book["status"])
+        self.no_email = cols["no_email"].copy()
+        self.no_email[issued.extra.get("missing_email", np.zeros(0, dtype=np.int64))] = True
+        self.cur_codes = np.array(pop.currencies, dtype=object)
+        self.name_picks = draw_name_picks(len(pop.customer_currency), locale=s.customer_locale, seed=s.seed,
+                                          rng=rngs["names"])
+
+        # Return ids, in request order.
+        self.row_order = np.lexsort((np.arange(n), book["created_at"]))
+        self.rank = np.empty(n, dtype=np.int64)
+        self.rank[self.row_order] = np.arange(n)
+        n_orders = int(book["order"].max()) + 1
+        order_first = np.full(n_orders, np.iinfo(np.int64).max)
+        np.minimum.at(order_first, book["order"], book["ordered_at"])
+        self.order_rank = np.empty(n_orders, dtype=np.int64)
+        self.order_rank[np.lexsort((np.arange(n_orders), order_first))] = np.arange(n_orders)
+        self.n_orders = n_orders
+
+        # Ledger rows: numbered in time order; the export drops the planted missing rows.
+        kind = cols["kind"]
+        happened = (run.wallet >= 0) & (run.amount > 0)
+        ev_all = np.flatnonzero(happened)
+        ev_all = ev_all[np.lexsort((ev_all, run.t[ev_all]))]
+        self.tx_number = np.full(len(kind), -1, dtype=np.int64)
+        self.tx_number[ev_all] = np.arange(len(ev_all)) + 1
+        self.exported = exported = ev_all[~cols["drop"][ev_all]]
+        as_of = int(max(run.t[exported].max() if len(exported) else 0,
+                        max(book[c].max() for c in ("created_at", "reviewed_at", "received_at", "resolved_at",
+                                                    "archived_at"))))
+        # The return each event names or is linked to (by reference, or by a fallback we planted).
+        linked = np.where(kind == Kind.ISSUE, cols["ret"], -1)
+        linked[(kind == Kind.ISSUE) & (cols["ref"] == Ref.NONE) & (cols["ret"] < 0)] = -1
+        self.linked = linked
+
+        # Truth rows (numbers): planted breaks and the balance checks of the written ledger.
+        rows = planted_truth(book, exp, issued, plan, run.amount, as_of=as_of,
+                             window_s=s.issue_window_hours * 3600)
+        by_wallet = exported[np.lexsort((run.t[exported], run.wallet[exported]))]
+        signed = np.where(np.isin(kind[by_wallet], [Kind.ISSUE, Kind.REFUND, Kind.MANUAL_ADD]), 1, -1) \
+            * run.amount[by_wallet]
+        brk, neg = balance_truth(run.wallet[by_wallet], signed, run.balance[by_wallet])
+        rows.append((BreakReason.BALANCE_BREAK.value, np.full(len(brk), LINKED), by_wallet[brk]))
+        rows.append((BreakReason.NEGATIVE_BALANCE.value, np.full(len(neg), LINKED), by_wallet[neg]))
+        self.truth_rows = rows
+        self.emails = _notification_events(s, pop, cols, run, self.no_email, linked, n_cur, rngs["emails"])
+
+    @cached_property
+    def _return_id(self) -> pa.Array:
+        return text.join("PCR-", text.codes((self.rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7))
+
+    @cached_property
+    def _tx_id_all(self) -> pa.Array:
+        return text.ids("tx_", self.tx_number.clip(0), 9)
+
+    def _customers(self) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
+        pop = self.pop
+        return customer_columns(self.cur_codes[pop.customer_currency], pop.customer_second_email,
+                                pop.customer_created_at, self.name_picks, locale=self.s.customer_locale,
+                                seed=self.s.seed)
+
+    @cached_property
+    def _email_text(self) -> tuple[pa.Array, pa.Array]:
+        _, email, second = self._customers()
+        return email, second
+
+    def table(self, name: str) -> pa.Table:
+        """The file ``name`` (``postco_returns``, ``rise_ledger``, ...) as an Arrow table of text."""
+        s, pop = self.s, self.pop
+        if name == "customers":
+            columns, email, second = self._customers()
+            self.__dict__.setdefault("_email_text", (email, second))
+        elif name == "postco_returns":
+            columns = _returns_text(s, pop, self._return_id, self.row_order, *self._email_text, self.cur_codes,
+                                    self.order_rank)
+        elif name == "rise_ledger":
+            columns = _ledger_text(s, pop, self.plan, self.cols, self.run, self.exported, self._tx_id_all,
+                                   self._return_id, self.linked, *self._email_text, self.cur_codes, self.n_cur,
+                                   self.order_rank, self.n_orders)
+        elif name == "notifications":
+            columns = _notifications_text(pop, self.emails, self.run, self._return_id, self._tx_id_all,
+                                          *self._email_text, self.cur_codes, self.n_cur)
+        elif name == "truth":
+            columns = _truth_text(self.truth_rows, self._return_id, self._tx_id_all, self.linked)
+        else:
+            raise KeyError(name)
+        cols = _TABLE_COLUMNS[name]
+        return pa.table({c: columns[c] for c in cols})
+
+    def requests(self) -> pd.DataFrame:
+        return _requests_frame(self.s, self.pop, self.exp, text.to_series(_take(self._return_id, self.row_order)),
+                               self.row_order, self.cur_codes)
+
+    def summary(self, planted: dict[str, int]) -> dict[str, Any]:
+        s, book, run, cols = self.s, self.pop.book, self.run, self.cols
+        ev = self.exported
+        kind, issuer = cols["kind"][ev], cols["issuer"][ev]
+        to_workflow = issuer == Issuer.POSTCO
+        if s.workflow_id in [p for p, _ in OTHER_PROGRAMMES]:
+            names = np.array([p for p, _ in OTHER_PROGRAMMES], dtype=object)
+            to_workflow |= (issuer == Issuer.OTHER) & (names[np.clip(cols["sub"][ev], 0, len(names) - 1)]
+                                                       == s.workflow_id)
+        issue = ev[(kind == Kind.ISSUE) & to_workflow]
+        cur = run.wallet_keys[run.wallet[issue]] % self.n_cur
         credit: dict[str, str] = {}
-        for cur, grp in issue.groupby("currency", sort=True):
-            e = exponent(str(cur))
-            total = sum(int(Decimal(v).scaleb(e)) for v in grp["amount"])
-            credit[str(cur)] = f"{Decimal(total).scaleb(-e):f}"
+        for c in sorted(set(cur.tolist()), key=lambda i: self.cur_codes[i]):
+            code = str(self.cur_codes[c])
+            total = int(run.amount[issue][cur == c].sum())
+            credit[code] = f"{Decimal(total).scaleb(-exponent(code)):f}"
+        resolution = np.where(np.isin(book["resolution_type"], [x.value for x in ResolutionType]),
+                              book["resolution_type"], "(undecided)")
+        truth = [(reason, len(ret)) for reason, ret, _ in self.truth_rows if len(ret)]
+        by_reason: dict[str, int] = {}
+        for reason, k in truth:
+            by_reason[reason] = by_reason.get(reason, 0) + k
         return {
-            "returns": len(r),
-            "by_status": {k: int(v) for k, v in r["status"].value_counts().sort_index().items()},
-            "by_resolution": {k: int(v) for k, v in
-                              r["resolution_type"].fillna("(undecided)").value_counts().sort_index().items()},
-            "ledger_rows": len(led),
-            "wallets": int(led["wallet_id"].nunique()),
-            "notifications": len(self.notifications),
-            "customers": len(self.customers),
+            "returns": len(book["status"]),
+            "by_status": _counts(book["status"]),
+            "by_resolution": _counts(resolution),
+            "ledger_rows": len(ev),
+            "wallets": int(len(np.unique(run.wallet[ev]))),
+            "notifications": len(self.emails[0]),
+            "customers": len(self.pop.customer_currency),
             "credit_issued": credit,
-            "breaks_by_reason": {k: int(v) for k, v in self.truth["reason"].value_counts().sort_index().items()},
-            "faults_planted": dict(sorted(self.planted.items())),
+            "breaks_by_reason": dict(sorted(by_reason.items())),
+            "faults_planted": dict(sorted(planted.items())),
         }
 
 
@@ -143,7 +302,8 @@ def simulate_returns(
     Returns
     -------
     Simulation
-        Frames in contract text; ``write(folder)`` puts them on disk.
+        Typed columns; the text frames are made on first access, ``write(folder)`` puts the files
+        on disk.
 
     Raises
     ------
@@ -190,72 +350,19 @@ def simulate_returns(
         expires = add_expiries(events, s, end)
         run = run_wallets(events, expires, end)
     cols = events.cols
-    with stage("writing the exports as text"):
-        return _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur, start, end)
+    with stage("numbering rows, truth and emails"):
+        return _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur)
 
 
-def _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur, start, end) -> Simulation:  # noqa: PLR0915
+def _assemble(s, pop, plan, exp, issued, cols, run, rngs, n_cur) -> Simulation:
     book = pop.book
-    n = len(book["status"])
-    no_email = cols["no_email"].copy()
-    no_email[issued.extra.get("missing_email", np.zeros(0, dtype=np.int64))] = True
-
-    # Customers ------------------------------------------------------------------------------
-    cur_codes = np.array(pop.currencies, dtype=object)
-    cust_frame, email, second = customer_frame(
-        cur_codes[pop.customer_currency], pop.customer_second_email, pop.customer_created_at,
-        locale=s.customer_locale, seed=s.seed, rng=rngs["names"])
-
-    # Return ids, in request order --------------------------------------------------------------
-    row_order = np.lexsort((np.arange(n), book["created_at"]))
-    rank = np.empty(n, dtype=np.int64)
-    rank[row_order] = np.arange(n)
-    return_id = text.join("PCR-", text.codes((rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7))
-    n_orders = int(book["order"].max()) + 1
-    order_first = np.full(n_orders, np.iinfo(np.int64).max)
-    np.minimum.at(order_first, book["order"], book["ordered_at"])
-    order_rank = np.empty(n_orders, dtype=np.int64)
-    order_rank[np.lexsort((np.arange(n_orders), order_first))] = np.arange(n_orders)
-
-    # Ledger rows ------------------------------------------------------------------------------
-    kind = cols["kind"]
-    happened = (run.wallet >= 0) & (run.amount > 0)
-    ev_all = np.flatnonzero(happened)
-    ev_all = ev_all[np.lexsort((ev_all, run.t[ev_all]))]
-    tx_number = np.full(len(kind), -1, dtype=np.int64)
-    tx_number[ev_all] = np.arange(len(ev_all)) + 1
-    tx_id_all = text.ids("tx_", tx_number.clip(0), 9)
-    exported = ev_all[~cols["drop"][ev_all]]
-    as_of = int(max(run.t[exported].max() if len(exported) else 0,
-                    max(book[c].max() for c in ("created_at", "reviewed_at", "received_at", "resolved_at",
-                                                "archived_at"))))
-    # The return each event names or is linked to (by reference, or by a fallback we planted).
-    linked = np.where(kind == Kind.ISSUE, cols["ret"], -1)
-    linked[(kind == Kind.ISSUE) & (cols["ref"] == Ref.NONE) & (cols["ret"] < 0)] = -1
-    ledger = _ledger_text(s, pop, plan, cols, run, exported, tx_id_all, return_id, linked, email, second,
-                          cur_codes, n_cur, order_rank, n_orders, rngs)
-
-    # Truth ----------------------------------------------------------------------------------
-    rows = planted_truth(book, exp, issued, plan, run.amount, as_of=as_of, window_s=s.issue_window_hours * 3600)
-    by_wallet = exported[np.lexsort((run.t[exported], run.wallet[exported]))]
-    signed = np.where(np.isin(kind[by_wallet], [Kind.ISSUE, Kind.REFUND, Kind.MANUAL_ADD]), 1, -1) \
-        * run.amount[by_wallet]
-    brk, neg = balance_truth(run.wallet[by_wallet], signed, run.balance[by_wallet])
-    rows.append((BreakReason.BALANCE_BREAK.value, np.full(len(brk), LINKED), by_wallet[brk]))
-    rows.append((BreakReason.NEGATIVE_BALANCE.value, np.full(len(neg), LINKED), by_wallet[neg]))
-    truth = _truth_text(rows, return_id, tx_id_all, linked)
-
-    returns = _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank)
-    notifications = _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second,
-                                        cur_codes, n_cur, rngs)
-    requests = _requests_frame(s, pop, exp, returns["return_id"], row_order, cur_codes)
+    typed = _Typed(s, pop, plan, exp, issued, cols, run, rngs, n_cur)
     planted = {k: int(len(v)) for k, v in plan.hosts.items()}
     planted["ambiguous_fallback"] = int(len(plan.ambiguous_pairs))
     planted.update({k: int(len(v[0])) for k, v in plan.standalone.items()})
     for name in ("integration_outage", "workflow_misset"):
         planted[name] = int((book["fault"] == name).sum())
-    return Simulation(returns=returns, ledger=ledger, notifications=notifications, customers=cust_frame,
-                      truth=truth, requests=requests, scenario=s, seed=s.seed, planted=planted)
+    return Simulation(scenario=s, seed=s.seed, planted=planted, _typed=typed)
 
 
 def _take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
@@ -287,7 +394,7 @@ def _wallet_email(keys: np.ndarray, n_cur: int, email: pa.Array, second: pa.Arra
 
 
 def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, email, second, cur_codes, n_cur,
-                 order_rank, n_orders, rngs) -> pd.DataFrame:
+                 order_rank, n_orders) -> dict[str, pa.Array]:
     kind = cols["kind"][ev]
     m = len(ev)
     type_names = ["WALLET_ACTION_START", "REDEEM", "REDEEM", "PAYMENT_METHOD_REFUND", "WALLET_ACTION_END",
@@ -369,35 +476,34 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     for mask, value in notes:
         if mask.any():
             note = pc.if_else(pa.array(mask), value, note)
-    frame = pd.DataFrame({
-        "transaction_id": text.to_series(_take(tx_id_all, ev)),
-        "created_date": text.to_series(text.timestamps(run.t[ev])),
-        "wallet_id": text.to_series(wallet_id),
-        "customer_email": text.to_series(_wallet_email(keys, n_cur, email, second)),
-        "type": text.to_series(_pick_text(type_names, kind)),
-        "operation_type": text.to_series(_pick_text(["SUBTRACT", "ADD"], adds.astype(np.int64))),
-        "amount": text.to_series(text.money(run.amount[ev], exps)),
-        "currency": text.to_series(_take(pa.array(list(cur_codes), type=pa.string()), cur)),
-        "updated_balance": text.to_series(text.money(run.balance[ev], exps)),
-        "code_suffix": text.to_series(code_suffix),
-        "wallet_action_id": text.to_series(action_id),
-        "issuer": text.to_series(issuer_text),
-        "issuer_id": text.to_series(issuer_id),
-        "credit_kind": text.to_series(credit_kind),
-        "external_event_name": text.to_series(event_name),
-        "external_event_description": text.to_series(description),
-        "source_order_id": text.to_series(source_order_id),
-        "source_order_number": text.to_series(source_order_number),
-        "expiration_date": text.to_series(expiration),
-        "end_reason": text.to_series(end_reason),
-        "voided_transaction_id": text.to_series(voided),
-        "idempotency_key": text.to_series(_null_where(key, ~(postco & (ref == Ref.RETURN)))),
-        "note": text.to_series(note),
-    })
-    return frame
+    return {
+        "transaction_id": _take(tx_id_all, ev),
+        "created_date": text.timestamps(run.t[ev]),
+        "wallet_id": wallet_id,
+        "customer_email": _wallet_email(keys, n_cur, email, second),
+        "type": _pick_text(type_names, kind),
+        "operation_type": _pick_text(["SUBTRACT", "ADD"], adds.astype(np.int64)),
+        "amount": text.money(run.amount[ev], exps),
+        "currency": _take(pa.array(list(cur_codes), type=pa.string()), cur),
+        "updated_balance": text.money(run.balance[ev], exps),
+        "code_suffix": code_suffix,
+        "wallet_action_id": action_id,
+        "issuer": issuer_text,
+        "issuer_id": issuer_id,
+        "credit_kind": credit_kind,
+        "external_event_name": event_name,
+        "external_event_description": description,
+        "source_order_id": source_order_id,
+        "source_order_number": source_order_number,
+        "expiration_date": expiration,
+        "end_reason": end_reason,
+        "voided_transaction_id": voided,
+        "idempotency_key": _null_where(key, ~(postco & (ref == Ref.RETURN))),
+        "note": note,
+    }
 
 
-def _truth_text(rows, return_id, tx_id_all, linked) -> pd.DataFrame:
+def _truth_text(rows, return_id, tx_id_all, linked) -> dict[str, pa.Array]:
     reasons, rets, txs = [], [], []
     for reason, ret, ev in rows:
         if not len(ret):
@@ -408,13 +514,14 @@ def _truth_text(rows, return_id, tx_id_all, linked) -> pd.DataFrame:
         rets.append(_take_or_null(return_id, ret))
         txs.append(_take_or_null(tx_id_all, ev))
     if not reasons:
-        return pd.DataFrame({c: pd.Series([], dtype="str") for c in TRUTH_COLUMNS})
-    frame = pd.DataFrame({
-        "reason": text.to_series(pa.concat_arrays(reasons)),
-        "return_id": text.to_series(pa.concat_arrays(rets)),
-        "transaction_id": text.to_series(pa.concat_arrays(txs)),
-    })
-    return frame.sort_values(list(TRUTH_COLUMNS), na_position="first", kind="stable").reset_index(drop=True)
+        return {c: pa.array([], type=pa.string()) for c in TRUTH_COLUMNS}
+    table = pa.table({"reason": pa.concat_arrays(reasons), "return_id": pa.concat_arrays(rets),
+                      "transaction_id": pa.concat_arrays(txs)})
+    # Sorted by every column, empty first (stable), so the file reads the same whatever the order
+    # faults were planted in.
+    order = pc.sort_indices(table, sort_keys=[(c, "ascending", "at_start") for c in TRUTH_COLUMNS])
+    table = table.take(order)
+    return {c: table.column(c).combine_chunks() for c in TRUTH_COLUMNS}
 
 
 def _rate_text(s: Scenario, pop, cur_codes) -> pa.Array:
@@ -434,7 +541,7 @@ def _rate_text(s: Scenario, pop, cur_codes) -> pa.Array:
     return _take(pa.array(labels, type=pa.string()), idx)
 
 
-def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank) -> pd.DataFrame:
+def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank) -> dict[str, pa.Array]:
     full = pop.book
     n = len(full["status"])
     # Rows in request order: permute the numbers once, then build each text column in place.
@@ -500,8 +607,7 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
         "bonus_offered_amount": text.money(book["bonus_offered_minor"], exps),
         "fee_offered_amount": text.money(book["fee_offered_minor"], exps),
     })
-    frame = pd.DataFrame({k: text.to_series(v) for k, v in cols.items()})
-    return frame.loc[:, list(RETURN_EXPORT_COLUMNS)]
+    return cols
 
 
 def _codes_text(values: list[str], column: np.ndarray) -> pa.Array:
@@ -518,10 +624,10 @@ def _phones(pop, cust: np.ndarray) -> pa.Array:
     return text.join(dial, "555", num)
 
 
-def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linked, email, second, cur_codes,
-                        n_cur, rngs) -> pd.DataFrame:
+def _notification_events(s, pop, cols, run, no_email, linked, n_cur,
+                         r: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Every email as numbers, in sending order: (time, template code, email index, return, event)."""
     book = pop.book
-    r = rngs["emails"]
     n = len(book["status"])
     status = book["status"]
     rejected_at_review = (status == ReturnStatus.REJECTED.value) & (book["resolved_at"] == MISSING)
@@ -557,7 +663,14 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     ret = np.concatenate([p[3] for p in parts])
     ev = np.concatenate([p[4] for p in parts])
     order = np.lexsort((ev, ret, t))
-    t, tmpl, ret, ev, mail_idx = t[order], tmpl[order], ret[order], ev[order], mail_idx[order]
+    return t[order], tmpl[order], mail_idx[order], ret[order], ev[order]
+
+
+def _notifications_text(pop, events, run, return_id, tx_id_all, email, second, cur_codes,
+                        n_cur) -> dict[str, pa.Array]:
+    book = pop.book
+    t, tmpl, mail_idx, ret, ev = events
+    templates = [t.value for t in Template]
     all_mail = pa.concat_arrays([email, second])
     is_credit = ev >= 0
     cur_idx = book["currency_index"][np.maximum(ret, 0)]
@@ -567,17 +680,16 @@ def _notifications_text(s, pop, cols, run, no_email, return_id, tx_id_all, linke
     credit_minor[is_credit] = run.amount[ev[is_credit]]
     amount = text.money(credit_minor, exps, missing=~is_credit)
     currency = _null_where(_pick_text(list(cur_codes), cur_idx), ~is_credit)
-    frame = pd.DataFrame({
-        "notification_id": text.to_series(text.ids("ntf_", np.arange(len(t)) + 1, 9)),
-        "sent_at": text.to_series(text.timestamps(t)),
-        "customer_email": text.to_series(_take(all_mail, mail_idx)),
-        "template": text.to_series(_pick_text(templates, tmpl)),
-        "return_id": text.to_series(_take_or_null(return_id, ret)),
-        "transaction_id": text.to_series(_take_or_null(tx_id_all, ev)),
-        "amount": text.to_series(amount),
-        "currency": text.to_series(currency),
-    })
-    return frame
+    return {
+        "notification_id": text.ids("ntf_", np.arange(len(t)) + 1, 9),
+        "sent_at": text.timestamps(t),
+        "customer_email": _take(all_mail, mail_idx),
+        "template": _pick_text(templates, tmpl),
+        "return_id": _take_or_null(return_id, ret),
+        "transaction_id": _take_or_null(tx_id_all, ev),
+        "amount": amount,
+        "currency": currency,
+    }
 
 
 def _requests_frame(s, pop, exp, return_ids: pd.Series, row_order, cur_codes) -> pd.DataFrame:
