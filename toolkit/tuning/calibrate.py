@@ -255,7 +255,10 @@ def fit_choice_model(
         res = minimize(objective, beta0[idx], jac=True, hess=hess, method="trust-exact",
                        options={"gtol": 1e-8, "maxiter": 200})
         beta = full(res.x)
-        return beta, log_likelihood_hessian(beta, z)[np.ix_(idx, idx)], bool(res.success)
+        # trust-exact can stop at the limit of float precision with "a bad approximation caused
+        # failure to predict improvement" although the gradient is ~0: that is a maximum too.
+        converged = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-6
+        return beta, log_likelihood_hessian(beta, z)[np.ix_(idx, idx)], converged
 
     free = [n for n in names if n not in why]
     beta, hessian, converged = solve(free)

@@ -13,7 +13,10 @@ utility 0), ``store_credit`` (Rise credit plus the bonus) and ``exchange``. Util
 on a 50.00 return is also 0.10). ``fee_frac`` is the fee charged on a cash refund as a share of the
 value (merchants waive it for credit and exchange, so it pushes away from refund).
 ``retailer_borne`` is 1 when the reason is the merchant's fault (defective, wrong item).
-``log_value_rel`` is ``log(value / typical value in that currency)``.
+``log_value_rel`` is ``log(value / typical value in that currency)``, the typical value being
+:data:`TYPICAL_VALUE_USD` scaled to the currency (:func:`typical_value_minor`): the simulator draws
+choices and the sweep predicts them against the same value, so the constants mean the same thing
+in both.
 
 This module owns the utilities, the probabilities and the draw; it must never know about
 money formats, files or the economics of a bonus.
@@ -22,13 +25,18 @@ money formats, files or the economics of a bonus.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.money import exponent, round_half_up
+
 __all__ = [
     "CHOICES",
     "COEFFICIENT_NAMES",
+    "TYPICAL_VALUE_USD",
     "ChoiceCoefficients",
     "ChoiceFeatures",
     "choice_probabilities",
@@ -36,11 +44,29 @@ __all__ = [
     "draw_choices",
     "log_likelihood",
     "log_likelihood_hessian",
+    "typical_value_minor",
 ]
 
 #: The alternatives, in column order of every probability array.
 CHOICES: tuple[str, str, str] = ("refund", "store_credit", "exchange")
 REFUND, STORE_CREDIT, EXCHANGE = 0, 1, 2
+
+#: The return value at which ``log_value_rel`` is 0, in USD: the constants ``asc_credit`` and
+#: ``asc_exchange`` describe a return of this value. About the median return of the simulator's
+#: default apparel shop (USD median ~72 with tax, ~60 before discounts and tax); one definition for
+#: the simulator, the sweep and the calibration.
+TYPICAL_VALUE_USD = Decimal(60)
+
+
+def typical_value_minor(currency: str, price_scale: Decimal | str | int = 1) -> int:
+    """:data:`TYPICAL_VALUE_USD` in minor units of ``currency``, priced with ``price_scale``
+    (the price of one USD-priced item in that currency, as a scenario states it), half up.
+
+    >>> typical_value_minor("USD"), typical_value_minor("JPY", 150), typical_value_minor("CAD", "1.35")
+    (6000, 9000, 8100)
+    """
+    frac = Fraction(TYPICAL_VALUE_USD) * Fraction(Decimal(str(price_scale))) * 10 ** exponent(currency)
+    return round_half_up(frac.numerator, frac.denominator)
 
 
 class ChoiceCoefficients(BaseModel):

@@ -37,8 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--out", type=Path, required=True, help="output folder (replaced atomically)")
     parser.add_argument("--scenario", type=Path,
-                        help="simulator scenario TOML: the return population (currency, values, "
-                             "fees, reasons) to value")
+                        help="simulator scenario TOML: its return requests, drawn by the "
+                             "simulator (values, currency, reasons, fees offered), are the returns "
+                             "to value; its [choice] coefficients and redemption settings are the "
+                             "starting assumptions ([coefficients] / [economics] in --config win)")
     parser.add_argument("--export", type=Path,
                         help="PostCo postco_returns.csv: fit the choice model to its decided "
                              "returns (an experiment with randomised bonus levels identifies the "
@@ -162,16 +164,22 @@ def run(args: argparse.Namespace) -> int:
     _check_flags(args)
     config = load_tuning_config(args.config)
     population: Any = ReturnPopulation(**config["population"])
-    if args.scenario is not None:
-        population = population_from_scenario(args.scenario)
+    economics = Economics(**config["economics"])
     prior = ChoiceCoefficients(**config["coefficients"])
+    if args.scenario is not None:
+        with stage(f"simulating the return requests of {args.scenario}"):
+            inputs = population_from_scenario(args.scenario)
+        population = inputs.population
+        prior = ChoiceCoefficients(**{**inputs.coefficients.model_dump(), **config["coefficients"]})
+        economics = Economics(**{**inputs.economics, **config["economics"]})
     coefficients: Any = prior
     if args.export is not None:
         with stage(f"reading and calibrating on {args.export}"):
             observed = observed_returns(args.export)
             calibration = fit_choice_model(
                 observed, prior=prior,
-                typical_value_minor=(population.typical() if args.scenario is not None else None),
+                typical_value_minor=(population.typical_value_minor
+                                     if args.scenario is not None else None),
             )
         if calibration.n_used:
             coefficients = calibration
@@ -179,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             population = observed
     fixed = _fixed_amounts(args.fixed, population.currency)
     result = sweep_bonus(
-        economics=Economics(**config["economics"]), coefficients=coefficients,
+        economics=economics, coefficients=coefficients,
         coefficient_sd=config["coefficient_sd"] or None, population=population,
         step_pct=args.step, max_pct=args.max, fixed_minor=fixed, runs=args.runs,
         returns=args.returns, seed=args.seed,

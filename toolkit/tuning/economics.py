@@ -34,16 +34,23 @@ class Economics(BaseModel):
 
     Attributes
     ----------
-    gross_margin_frac: gross margin on goods sold (price minus cost, over price). The research's
-        toy sweep uses 0.35 (ecosystem §4.3); DTC apparel runs 0.30-0.60. [assumption]
-    redemption_frac: share of store credit eventually spent; the rest is breakage. Returns credit
-        with reminders: 85-90 % used (domain §6, [GUESS]); gift cards ~94 % (6 % never used).
+    gross_margin_frac: margin the merchant keeps on an order paid with credit (price minus the
+        cost of the goods and of fulfilling and shipping that order, over price). Default 0.35:
+        the research's toy sweep (ecosystem §4.3); equivalently an apparel gross margin of ~0.50
+        less ~0.15 for picking, packing and free outbound shipping of the redemption order.
+        [assumption; DTC apparel gross margins run 0.30-0.60]
+    redemption_frac: share of store credit eventually spent; the rest is breakage. Default 0.85:
+        the low end of "85-90 % of returns credit with reminders is used" (domain §6, [GUESS]) and
+        the simulator's default ``redeem_share``; gift cards ~94 % (6 % never used).
     uplift_frac: spend beyond the credit, as a share of the credit redeemed, that would not have
         happened without it. Vendors claim 20-45 % (low confidence, domain §6); we take 0.10 because
         part of that spend would have happened anyway. [assumption]
     cannibalized_frac: share of redeemed credit spent on goods the customer would have bought
-        with cash anyway (gift-card economics: credit partly replaces future cash sales). That part
-        costs its full face value, not the goods' cost. [GUESS: 0.25; no published figure]
+        with cash anyway (a returner who takes a refund often buys the right size or another item
+        anyway: credit then replaces a cash sale). That part costs its full face value, not the
+        goods' cost. Default 0.5: no published figure, so the middle of the possible 0-1, with the
+        tornado spanning 0.25-0.75. [GUESS; the assumption the answer is most sensitive to after
+        the bonus response: measure it (credit spenders' repeat rate against refund takers')]
     days_to_redeem: mean days from issue to redemption; first redemption median 30-60 days
         (domain §6, [GUESS]).
     days_to_breakage: days until unspent credit is released as breakage (credit without expiry is
@@ -61,9 +68,9 @@ class Economics(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     gross_margin_frac: float = Field(0.35, ge=0.0, le=1.0)
-    redemption_frac: float = Field(0.88, ge=0.0, le=1.0)
+    redemption_frac: float = Field(0.85, ge=0.0, le=1.0)
     uplift_frac: float = Field(0.10, ge=0.0, le=5.0)
-    cannibalized_frac: float = Field(0.25, ge=0.0, le=1.0)
+    cannibalized_frac: float = Field(0.5, ge=0.0, le=1.0)
     days_to_redeem: float = Field(45.0, ge=0.0)
     days_to_breakage: float = Field(365.0, ge=0.0)
     breakage_kept_frac: float = Field(1.0, ge=0.0, le=1.0)
@@ -149,7 +156,7 @@ ECONOMICS_RANGES: dict[str, tuple[float, float]] = {
     "gross_margin_frac": (0.25, 0.55),  # apparel DTC spread
     "redemption_frac": (0.80, 0.95),  # domain §6: 85-90 % used, gift cards ~94 %
     "uplift_frac": (0.0, 0.30),  # none at all .. most of the vendor claim
-    "cannibalized_frac": (0.0, 0.50),
+    "cannibalized_frac": (0.25, 0.75),  # the middle half of what is possible; no published figure
     "days_to_redeem": (20.0, 120.0),  # first redemption 30-60 days, some much later
     "breakage_kept_frac": (0.5, 1.0),  # half escheated .. all kept
     "discount_rate_annual": (0.0, 0.15),

@@ -44,6 +44,36 @@ _CHOICE_OF_RESOLUTION = {
 }
 _NEEDED = ("currency", "return_total", "resolution_type", "bonus_type")
 _OPTIONAL = ("bonus_rate", "fees_total", "reason_category", "reason", "bonus_credit_amount")
+#: Columns beyond the contract that say what the portal offered before the customer chose; read
+#: row by row when present (the contract's reader ignores them).
+OFFERED = ("bonus_offered_amount", "fee_offered_amount")
+
+
+def _offered_text(sources: list[str | Path], frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The :data:`OFFERED` columns of the export files, aligned with the reader's rows by
+    ``_file`` and ``_line`` (empty text where a file lacks a column)."""
+    parts: dict[str, list[pd.Series]] = {c: [] for c in OFFERED}
+    found: set[str] = set()
+    for i, src in enumerate(sources):
+        path = Path(src)
+        if path.suffix.lower() == ".parquet":
+            table = pd.read_parquet(path)
+            table = table.loc[:, [c for c in table.columns if _key(c) in OFFERED]]
+            table = table.astype("string").fillna("")
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace",
+                                usecols=lambda c: _key(c) in OFFERED)
+        table = table.rename(columns={c: _key(c) for c in table.columns})
+        index = pd.MultiIndex.from_arrays(
+            [np.full(len(table), i, dtype=np.int64), np.arange(2, len(table) + 2, dtype=np.int64)])
+        for c in OFFERED:
+            if c in table.columns:
+                found.add(c)
+                parts[c].append(pd.Series(table[c].to_numpy(), index=index, dtype="string"))
+    where = pd.MultiIndex.from_arrays([frame["_file"].to_numpy(dtype=np.int64),
+                                       frame["_line"].to_numpy(dtype=np.int64)])
+    return {c: pd.concat(parts[c]).reindex(where).fillna("").reset_index(drop=True)
+            for c in OFFERED if c in found}
 
 
 def _key(name: str) -> str:
@@ -63,8 +93,13 @@ class ObservedReturns:
     bonus_frac: the bonus offered, as a share of the value.
     chosen: choice index, -1 while undecided.
     skipped: rows left out, by reason (``"no resolution yet"``, ``"zero value"``, ``"other currency"``).
-    bonus_base_share: percentage bonus paid over ``rate x return_total`` (median over returns that
-        took credit and got a bonus): below 1 when the bonus is computed before tax or capped.
+    bonus_base_share: percentage bonus over ``rate x return_total`` (median over returns offered a
+        percentage bonus): below 1 when the bonus is computed before tax or capped.
+    typical_value_minor: the value the choice model's ``log_value_rel`` is measured against, when
+        the rows come with one (a simulated scenario); ``None`` for an export.
+    offered_columns: which of ``bonus_offered_amount`` / ``fee_offered_amount`` the export had
+        (each read row by row when present).
+    origin: ``"export"`` (a PostCo file) or ``"scenario"`` (a simulator scenario's requests).
     """
 
     currency: str
@@ -75,6 +110,9 @@ class ObservedReturns:
     chosen: np.ndarray
     skipped: dict[str, int]
     bonus_base_share: float = 1.0
+    typical_value_minor: float | None = None
+    offered_columns: tuple[str, ...] = ()
+    origin: str = "export"
 
     def __len__(self) -> int:
         return len(self.value_minor)
@@ -133,6 +171,7 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         fee, bad_fee = parse_money_column(raw["fees_total"], currency)
         bad_fee = bad_fee.to_numpy()
         bonus_paid, _ = parse_money_column(raw["bonus_credit_amount"], currency)
+        offered_text = {c: raw[c].reset_index(drop=True) for c in OFFERED if c in raw.columns}
     else:
         table = read_returns(source)  # the contract's reader: refuses a bad export with evidence
         raw = table.frame.copy()
@@ -146,6 +185,10 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         bonus_paid = raw["bonus_credit_amount"].astype("Int64")
         bad_value = bad_fee = np.zeros(len(raw), dtype=bool)
         raw = raw.astype({c: "string" for c in (*_NEEDED[2:], *_OPTIONAL[:-1])}).fillna("")
+        paths = source if isinstance(source, list) else [source]
+        offered_text = _offered_text(paths, raw)
+        for c, text in offered_text.items():
+            raw[c] = text.to_numpy()
 
     def refuse(column: str, problem: str, mask: np.ndarray) -> None:
         if mask.any():
@@ -169,6 +212,15 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
     refuse("bonus_rate", "not a decimal rate", is_pct & pct.isna().to_numpy())
     fixed, bad_fixed = parse_money_column(rate_text.where(is_fixed, ""), currency)
     refuse("bonus_rate", "not a fixed bonus amount", is_fixed & (bad_fixed | fixed.isna()).to_numpy())
+    # What the portal offered, when the export shows it: an amount per row (empty = not shown).
+    offered_amount: dict[str, np.ndarray] = {}
+    offered_shown: dict[str, np.ndarray] = {}
+    for c, text in offered_text.items():
+        amount, bad = parse_money_column(text, currency.reset_index(drop=True))
+        negative = amount.fillna(0).to_numpy() < 0
+        refuse(c, "not an amount >= 0", bad.to_numpy() | negative)
+        offered_amount[c] = amount.fillna(0).to_numpy(dtype=np.int64)
+        offered_shown[c] = amount.notna().to_numpy()
     if problems:
         raise InputError(problems)
 
@@ -188,14 +240,27 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
     chosen = resolution[keep].map(lambda r: _CHOICE_OF_RESOLUTION.get(r, -1)).to_numpy(dtype=np.int8)
     # PostCo computes a percentage bonus on each item's price before tax (and may cap it per
     # item), while the rate is stated against nothing: the bonus as a share of return_total is
-    # rate x base_share. The base share is seen only where a bonus was paid (pure store-credit
-    # returns); its median is applied to every percentage offer.
+    # rate x base_share. Where the export shows the bonus offered on every row
+    # (bonus_offered_amount), that amount is the bonus share exactly, and the base share is
+    # measured on every percentage offer. Without it, the bonus is seen only where it was paid
+    # (pure store-credit returns): the median base share there is applied to every percentage
+    # offer, an approximation that biases the bonus effect (customers who refused the offer
+    # had no bonus_credit_amount to show what they were offered).
     paid = bonus_paid.fillna(0).to_numpy(dtype=float)[keep]
     rates = bonus_frac.copy()
-    seen = is_pct[keep] & (rates > 0) & (chosen == STORE_CREDIT) & (paid > 0) & (
-        resolution[keep].to_numpy() == "store_credit")
+    if "bonus_offered_amount" in offered_amount:
+        shown = offered_shown["bonus_offered_amount"][keep]
+        paid = np.where(shown, offered_amount["bonus_offered_amount"][keep], paid)
+        seen = is_pct[keep] & (rates > 0) & shown & (paid > 0)
+    else:
+        shown = np.zeros(len(v), dtype=bool)
+        seen = np.zeros(len(v), dtype=bool)
+    if not seen.any():
+        seen = is_pct[keep] & (rates > 0) & (chosen == STORE_CREDIT) & (paid > 0) & (
+            resolution[keep].to_numpy() == "store_credit")
     base_share = float(np.median(paid[seen] / (rates[seen] * v[seen]))) if seen.any() else 1.0
     bonus_frac = np.where(is_pct[keep], rates * base_share, bonus_frac)
+    bonus_frac = np.where(shown, paid / v, bonus_frac)
     skipped["no resolution yet"] = int((chosen < 0).sum())
     category = raw["reason_category"].where(raw["reason_category"].str.strip() != "",
                                             raw["reason"])[keep].map(_key)
@@ -210,6 +275,10 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         if len(refunds):
             values, counts = np.unique(refunds, return_counts=True)
             offered[borne == cls] = values[np.argmax(counts)]
+    # fee_offered_amount, where shown, is the fee each return's cash refund would have carried.
+    if "fee_offered_amount" in offered_amount:
+        offered = np.where(offered_shown["fee_offered_amount"][keep],
+                           offered_amount["fee_offered_amount"][keep], offered)
     return ObservedReturns(
         currency=main,
         value_minor=v,
@@ -219,4 +288,5 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         chosen=chosen,
         skipped=skipped,
         bonus_base_share=base_share,
+        offered_columns=tuple(c for c in OFFERED if c in offered_amount),
     )

@@ -1,58 +1,79 @@
 """Which returns the sweep values: a stated distribution, or the rows of a real export.
 
-A :class:`ReturnPopulation` describes a merchant's returns the way a scenario does (value
-distribution, refund fee, share of retailer-borne reasons); :func:`draw_returns` draws from it,
-or resamples the rows of an export (:class:`~toolkit.tuning.observed.ObservedReturns`) with
-replacement. This module owns that drawing; it must never value or choose.
+A :class:`ReturnPopulation` describes a merchant's returns as a distribution (value, refund fee,
+share of retailer-borne reasons); :func:`draw_returns` draws from it, or resamples rows with
+replacement (:class:`~toolkit.tuning.observed.ObservedReturns`): the rows of a PostCo export, or a
+simulator scenario's return requests (:func:`population_from_scenario`, drawn by the simulator
+itself, so there is one population model, not two). This module owns that drawing; it must never
+value or choose.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import ConfigError
 from toolkit.money import exponent
+from toolkit.tuning.choice import CHOICES, ChoiceCoefficients, typical_value_minor
 from toolkit.tuning.observed import ObservedReturns
 
-__all__ = ["DrawnReturns", "ReturnPopulation", "draw_returns", "population_from_scenario"]
+__all__ = [
+    "DrawnReturns",
+    "ReturnPopulation",
+    "SCENARIO_ECONOMICS",
+    "ScenarioInputs",
+    "draw_returns",
+    "observed_from_requests",
+    "population_from_scenario",
+]
 
 
 class ReturnPopulation(BaseModel):
-    """A merchant's returns as a distribution.
+    """A merchant's returns as a distribution. Defaults describe the simulator's default shop
+    (``toolkit/scenarios/default.toml``) in USD, so that a sweep without inputs values the same
+    merchant that ``toolkit simulate`` and ``toolkit demo`` simulate.
 
     Attributes
     ----------
     currency: ISO 4217 code of every amount.
     value_log_mean, value_log_sd: return value is lognormal in currency units: ``exp(N(mu, sd))``.
-        Defaults 3.8 and 0.7 (median 44.70, mean 57.11; ecosystem §4.3).
-    refund_fee_minor: fee deducted from a cash refund (0 = no fee), minor units. 70 % of
-        merchants charge return fees (Loop 2025), amounts vary; set yours.
+        Defaults 4.18 and 0.81: the log-mean and log-sd of the simulator's default shop's USD
+        returns (100,000 simulated: median 70.73, mean 87.83 with tax). The research toy used 3.8
+        and 0.7 (ecosystem §4.3).
+    refund_fee_minor: fee deducted from a cash refund of a customer-borne return (0 = no fee),
+        minor units; merchant-fault returns carry none. Default 595: the simulator's default shop
+        charges 5.95; 70 % of merchants charge return fees (Loop 2025, domain §6). Set yours.
     retailer_borne_frac: share of returns whose reason is the merchant's fault (damaged, wrong
-        item). [GUESS: 0.20]
+        item). Default 0.22, as the simulator's default shop. [GUESS]
+    price_scale: the price of a one-USD item in ``currency`` (1.35 for CAD, 150 for JPY): scales
+        the choice model's typical value (:func:`~toolkit.tuning.choice.typical_value_minor`).
     typical_value_minor: the value the choice model's ``log_value_rel`` is measured against;
-        default the distribution's median.
+        default :data:`~toolkit.tuning.choice.TYPICAL_VALUE_USD` in ``currency`` at
+        ``price_scale``, the value the simulator uses.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     currency: str = "USD"
-    value_log_mean: float = 3.8
-    value_log_sd: float = Field(0.7, ge=0.0)
-    refund_fee_minor: int = Field(0, ge=0)
-    retailer_borne_frac: float = Field(0.20, ge=0.0, le=1.0)
+    value_log_mean: float = 4.18
+    value_log_sd: float = Field(0.81, ge=0.0)
+    refund_fee_minor: int = Field(595, ge=0)
+    retailer_borne_frac: float = Field(0.22, ge=0.0, le=1.0)
+    price_scale: float = Field(1.0, gt=0.0)
     typical_value_minor: float | None = Field(None, gt=0.0)
 
     def typical(self) -> float:
-        """``typical_value_minor``, or the median value in minor units when not set."""
+        """``typical_value_minor``, or the shared typical value in this currency when not set."""
         if self.typical_value_minor is not None:
             return float(self.typical_value_minor)
-        return float(np.exp(self.value_log_mean) * 10 ** exponent(self.currency))
+        return float(typical_value_minor(self.currency, Decimal(str(self.price_scale))))
 
 
 @dataclass(frozen=True)
@@ -84,60 +105,110 @@ def draw_returns(
     # A drawn value becomes whole minor units (values are positive: floor(x + 0.5) is half up);
     # at least one minor unit so that fee and bonus shares stay finite.
     value = np.maximum(np.floor(major * scale + 0.5), 1).astype(np.int64)
-    fee = np.minimum(np.full(n, population.refund_fee_minor, dtype=np.int64), value)
     borne = (rng.random(n) < population.retailer_borne_frac).astype(float)
+    # Merchants do not charge a fee when the return is their fault (PostCo: retailer-borne reasons).
+    fee = np.where(borne == 1.0, 0, np.minimum(population.refund_fee_minor, value)).astype(np.int64)
     return DrawnReturns(value, fee, borne)
 
 
-#: Where a simulator scenario keeps what the population needs: our field -> candidate dotted keys.
-_SCENARIO_KEYS: dict[str, tuple[str, ...]] = {
-    "currency": ("currency", "merchant.currency", "shop.currency"),
-    "value_log_mean": ("value_log_mean", "returns.value_log_mean", "orders.value_log_mean"),
-    "value_log_sd": ("value_log_sd", "returns.value_log_sd", "orders.value_log_sd"),
-    "refund_fee_minor": ("refund_fee_minor", "fees.refund_fee_minor", "returns.refund_fee_minor"),
-    "retailer_borne_frac": (
-        "retailer_borne_frac", "returns.retailer_borne_frac", "reasons.retailer_borne_frac",
-    ),
-    "typical_value_minor": ("typical_value_minor", "choice.typical_value_minor"),
+#: Scenario settings that are also economics of a bonus: Economics field -> how it is read.
+SCENARIO_ECONOMICS = {
+    "redemption_frac": "redeem_share (share of credits the customer spends)",
+    "days_to_redeem": "redeem_delay_days_median (issue to first redemption)",
+    "days_to_breakage": "credit_expiry_days (when credits expire; unchanged when 0 = never)",
 }
 
 
-def _lookup(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+def _choice_index(choice: pd.Series) -> np.ndarray:
+    codes = {name: i for i, name in enumerate(CHOICES)}
+    return choice.astype(str).map(lambda c: codes.get(c, -1)).to_numpy(dtype=np.int8)
 
 
-def population_from_scenario(path: str | Path) -> ReturnPopulation:
-    """The return population a scenario TOML describes; keys it does not set keep our defaults.
+def observed_from_requests(requests: pd.DataFrame, scenario: Any) -> ObservedReturns:
+    """The simulator's return requests (``Simulation.requests``) as the rows a sweep resamples.
 
-    A ``[population]`` table with :class:`ReturnPopulation`'s field names wins over anything else.
+    Keeps the most common currency and positive values; per return the value, the fee a cash
+    refund would carry (``fee_offered_minor``), the reason class, the bonus offered as a share of
+    the value and the choice drawn. ``typical_value_minor`` is the shared typical value at the
+    scenario's price scale for that currency, exactly what the simulator drew choices against.
+    """
+    counts = requests["currency"].astype(str).value_counts()
+    currency = str(counts.index[0])
+    in_main = (requests["currency"].astype(str) == currency).to_numpy()
+    value_all = requests["value_minor"].to_numpy(dtype=np.int64)
+    keep = in_main & (value_all > 0)
+    r = requests.loc[keep]
+    value = r["value_minor"].to_numpy(dtype=np.int64)
+    offered = r["bonus_offered_minor"].to_numpy(dtype=float)
+    rate = r["bonus_rate"].to_numpy(dtype=float)
+    pct = (r["bonus_type"].astype(str) == "percentage").to_numpy() & (rate > 0) & (offered > 0)
+    base_share = float(np.median(offered[pct] / (rate[pct] * value[pct]))) if pct.any() else 1.0
+    mix = scenario.currencies.get(currency)
+    typical = typical_value_minor(currency, mix.price_scale if mix is not None else 1)
+    return ObservedReturns(
+        currency=currency,
+        value_minor=value,
+        fee_minor=np.minimum(r["fee_offered_minor"].to_numpy(dtype=np.int64), value),
+        retailer_borne=r["retailer_borne"].to_numpy(dtype=float),
+        bonus_frac=offered / value,
+        chosen=_choice_index(r["choice"]),
+        skipped={"other currency": int((~in_main).sum()),
+                 "zero value": int((in_main & (value_all <= 0)).sum())},
+        bonus_base_share=base_share,
+        typical_value_minor=float(typical),
+        offered_columns=("bonus_offered_amount", "fee_offered_amount"),
+        origin="scenario",
+    )
+
+
+@dataclass(frozen=True)
+class ScenarioInputs:
+    """What a simulator scenario says about a bonus sweep.
+
+    Attributes
+    ----------
+    population: the scenario's return requests as the simulator draws them (resampled by the
+        sweep), with the simulator's typical value.
+    coefficients: the scenario's choice coefficients (``[choice]``; the shared defaults when the
+        scenario does not set them).
+    economics: :class:`~toolkit.tuning.economics.Economics` fields the scenario states
+        (:data:`SCENARIO_ECONOMICS`).
+    """
+
+    population: ObservedReturns
+    coefficients: ChoiceCoefficients
+    economics: dict[str, float]
+
+
+def population_from_scenario(path: str | Path, *, max_returns: int = 50_000) -> ScenarioInputs:
+    """Simulate a scenario's return requests and take them as the population to value.
+
+    One population model: the returns (values, currencies, reasons, fees offered) are drawn by
+    :func:`toolkit.simulate.simulate_returns` itself, with faults switched off (they change what
+    Rise issues, not what customers are offered) and at most ``max_returns`` requests.
 
     Raises
     ------
     ConfigError
-        The file is missing, not TOML, or sets a value out of range (every problem listed).
+        The file is missing or not a valid scenario (every problem listed, by the simulator).
+
+    Example
+    -------
+    >>> inputs = population_from_scenario("toolkit/scenarios/default.toml")  # doctest: +SKIP
+    >>> inputs.population.currency, inputs.economics["redemption_frac"]  # doctest: +SKIP
+    ('USD', 0.85)
     """
+    from toolkit.simulate import load_scenario, simulate_returns
+
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: scenario file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a TOML file ({exc})") from None
-    found: dict[str, Any] = {}
-    for name, keys in _SCENARIO_KEYS.items():
-        for key in keys:
-            value = _lookup(data, key)
-            if value is not None:
-                found[name] = value
-                break
-    found.update(data.get("population", {}))
-    try:
-        return ReturnPopulation(**found)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{path}: " + "; ".join(lines)) from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: scenario file not found")
+    scenario = load_scenario(path)
+    sim = simulate_returns(scenario, returns=min(scenario.returns_count, max_returns), clean=True)
+    economics: dict[str, float] = {
+        "redemption_frac": float(scenario.redeem_share),
+        "days_to_redeem": float(scenario.redeem_delay_days_median),
+    }
+    if scenario.credit_expiry_days > 0:
+        economics["days_to_breakage"] = float(scenario.credit_expiry_days)
+    return ScenarioInputs(observed_from_requests(sim.requests, scenario), scenario.choice, economics)

@@ -57,6 +57,10 @@ BAND = (5.0, 95.0)
 #: Returns the sensitivity analysis averages over (it re-optimises ~25 times per assumption).
 TORNADO_RETURNS = 20_000
 WITHIN = 0.01
+#: The widest percentage range an automatic widening searches (``--max`` accepts up to this too).
+WIDEST_PCT = 200.0
+#: Bonus levels merchants commonly offer (domain research §6: 5-15 %, 10 % most common).
+COMMON_RANGE_PCT = (5.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -376,6 +380,7 @@ def sweep_bonus(
     seed: int = 0,
     closed_form_returns: int = 50_000,
     workers: int = 2,
+    widen: bool = True,
 ) -> SweepResult:
     """Sweep bonus levels and recommend one, with bands from parameter and sampling uncertainty.
 
@@ -391,6 +396,9 @@ def sweep_bonus(
     returns: returns per run. seed: everything random derives from it.
     closed_form_returns: size of the fixed sample the closed-form expectations average over.
     workers: threads for the runs (results do not depend on it).
+    widen: when the expected-value optimum sits at ``max_pct``, double the range (up to
+        :data:`WIDEST_PCT`) until it is inside; the recommendation reports the widening. With
+        ``False`` the grid stays as asked and an optimum at its edge is reported as such.
 
     Returns
     -------
@@ -410,13 +418,28 @@ def sweep_bonus(
         typical = coefficients.typical_value_minor
     elif isinstance(population, ReturnPopulation):
         typical = population.typical()
-    else:
+    elif population.typical_value_minor is not None:  # a simulated scenario's rows
+        typical = float(population.typical_value_minor)
+    else:  # an export with prior coefficients: its own median return is the typical one
         typical = float(np.median(population.value_minor))
     currency = population.currency
-    levels = bonus_levels(step_pct, max_pct, fixed_minor)
+    requested_max = max_pct
 
     root = np.random.SeedSequence(seed)
     coef_seq, closed_seq, run_seq = root.spawn(3)
+    closed_drawn = draw_returns(population, np.random.default_rng(closed_seq), closed_form_returns)
+    beta = point.as_array()
+    sample = _sample(beta, closed_drawn, typical)
+    curve = _Curve(sample, float(beta[_K["bonus_coef"]]), economics, max_pct)
+    best_pct, best_net = curve.optimum()
+    # An optimum pinned to the top of the grid is not an answer: widen the range (doubling) until
+    # the expected-value optimum is inside it, and say so in the recommendation.
+    while widen and best_pct >= max_pct - 1e-6 and max_pct < WIDEST_PCT:
+        max_pct = min(2.0 * max_pct, WIDEST_PCT)
+        curve = _Curve(sample, curve.bonus_coef, economics, max_pct)
+        best_pct, best_net = curve.optimum()
+    levels = bonus_levels(step_pct, max_pct, fixed_minor)
+
     draws = _coefficient_draws(coefficients, coefficient_sd, np.random.default_rng(coef_seq), runs)
     run_seeds = run_seq.spawn(runs)
 
@@ -430,15 +453,9 @@ def sweep_bonus(
             per_run = np.stack(list(pool.map(one, range(runs))))  # (R, L, S)
 
     with stage("closed-form curve, optimum and sensitivities"):
-        closed_drawn = draw_returns(population, np.random.default_rng(closed_seq),
-                                    closed_form_returns)
-        beta = point.as_array()
-        sample = _sample(beta, closed_drawn, typical)
-        curve = _Curve(sample, float(beta[_K["bonus_coef"]]), economics, max_pct)
         closed = [_expected(sample, curve.bonus_coef, economics, lv.pct, lv.fixed_minor)
                   for lv in levels]
         table = _table(levels, per_run, closed, currency)
-        best_pct, best_net = curve.optimum()
         low, high = curve.within(best_pct, best_net)
         breakeven = curve.breakeven(best_pct)
         fine = np.round(np.linspace(0.0, max_pct, int(round(max_pct / 0.25)) + 1), 6)
@@ -455,7 +472,7 @@ def sweep_bonus(
     recommendation = _recommend(
         table, currency, best_pct, best_net, (low, high), breakeven, economics,
         (float(np.percentile(optimum_runs, BAND[0])), float(np.percentile(optimum_runs, BAND[1]))),
-        float(curve.net(0.0)), isinstance(coefficients, Calibration),
+        float(curve.net(0.0)), isinstance(coefficients, Calibration), (requested_max, max_pct),
     )
     settings = {
         "currency": currency,
@@ -465,9 +482,13 @@ def sweep_bonus(
         "coefficient_sd": {n: round(float(v), 6) for n, v in zip(COEFFICIENT_NAMES, sd, strict=True)},
         "calibration": coefficients.to_dict() if isinstance(coefficients, Calibration) else None,
         "population": (population.model_dump() if isinstance(population, ReturnPopulation)
-                       else {"export_rows": len(population), "skipped": population.skipped}),
+                       else {"source": population.origin,
+                             f"{population.origin}_rows": len(population),
+                             "skipped": population.skipped,
+                             "bonus_base_share": round(population.bonus_base_share, 6)}),
         "typical_value_minor": round(typical, 4),
-        "step_pct": step_pct, "max_pct": max_pct, "fixed_minor": [int(f) for f in fixed_minor],
+        "step_pct": step_pct, "max_pct": max_pct, "max_pct_requested": requested_max,
+        "widen": widen, "fixed_minor": [int(f) for f in fixed_minor],
         "runs": runs, "returns": returns, "seed": seed, "closed_form_returns": closed_form_returns,
         "band_percentiles": list(BAND),
     }
@@ -551,7 +572,7 @@ def _tornado(drawn: DrawnReturns, typical: float, point: ChoiceCoefficients, sd:
 def _recommend(table: pd.DataFrame, currency: str, best_pct: float, best_net: float,
                within: tuple[float, float], breakeven: float | None, economics: Economics,
                optimum_band: tuple[float, float], net_none: float,
-               calibrated: bool) -> dict[str, Any]:
+               calibrated: bool, searched: tuple[float, float]) -> dict[str, Any]:
     def level_summary(row: pd.Series) -> dict[str, Any]:
         return {
             "level": row["level"],
@@ -574,6 +595,12 @@ def _recommend(table: pd.DataFrame, currency: str, best_pct: float, best_net: fl
     asked = table[table["bonus_type"].eq("fixed") | table["bonus_pct"].isin([0.0, 5.0, 10.0])]
     gain = float(best["net_gain_vs_none_per_return_minor"])
     sure = float(best["p_better_than_none"])
+    requested_max, searched_max = searched
+    widened = searched_max > requested_max + 1e-9
+    top_pct = float(table.loc[table["bonus_type"] != "fixed", "bonus_pct"].max())
+    best_pct_level = float(best["bonus_pct"]) if best["bonus_type"] == "percentage" else None
+    at_edge = best_pct >= top_pct - 1e-6 or (
+        best_pct_level is not None and best_pct_level >= top_pct - 1e-9)
     if best["bonus_type"] == "none":
         headline = (f"Offer no bonus: no level earns more than it costs "
                     f"(best alternative within 1 %: {cheapest['level']}).")
@@ -586,11 +613,30 @@ def _recommend(table: pd.DataFrame, currency: str, best_pct: float, best_net: fl
             f"better than none in {sure:.0%} of scenarios; the curve is flat from "
             f"{within[0]:.1f} % to {within[1]:.1f} %."
         )
+    if at_edge:
+        headline = (
+            f"Edge of the search: the best level found is the highest searched ({top_pct:g} %), "
+            f"so net value may still rise beyond it; widen the search (--max) or calibrate the "
+            f"customers' response before acting. " + headline)
+    elif widened:
+        headline += (f" (The search was widened from 0-{requested_max:g} % to "
+                     f"0-{searched_max:g} % to find an optimum inside the range.)")
     warnings = []
-    if best_pct >= float(table.loc[table["bonus_type"] != "fixed", "bonus_pct"].max()) - 1e-9:
-        warnings.append("the best percentage is at the top of the swept range: net value may "
-                        "still rise beyond it, and the response to bonuses above the levels "
-                        "merchants commonly test (5-15 %) is an extrapolation of the logit")
+    if at_edge:
+        warnings.append(f"the best percentage is at the top of the searched range "
+                        f"(0-{top_pct:g} %): net value may still rise beyond it, and the response "
+                        f"to bonuses above the levels merchants commonly offer "
+                        f"({COMMON_RANGE_PCT[0]:g}-{COMMON_RANGE_PCT[1]:g} %) is an "
+                        f"extrapolation of the logit")
+    elif widened:
+        warnings.append(f"the best percentage lay at the top of the asked range "
+                        f"(0-{requested_max:g} %), so the search was widened to "
+                        f"0-{searched_max:g} %")
+    if not at_edge and best_pct_level is not None and best_pct_level > COMMON_RANGE_PCT[1]:
+        warnings.append(f"the recommended level is above the {COMMON_RANGE_PCT[0]:g}-"
+                        f"{COMMON_RANGE_PCT[1]:g} % merchants commonly offer: the response there "
+                        f"is an extrapolation; the cheapest level within 1 % of the best is "
+                        f"{cheapest['level']}")
     if not calibrated:
         warnings.append("customer response coefficients are published-prior assumptions, not "
                         "fitted to this merchant: randomise the offered bonus for a few weeks and "
@@ -610,6 +656,10 @@ def _recommend(table: pd.DataFrame, currency: str, best_pct: float, best_net: fl
         "optimum_gain_vs_none_per_return": _money(best_net - net_none, currency),
         "optimum_pct_band_over_runs": [round(optimum_band[0], 3), round(optimum_band[1], 3)],
         "within_1pct_range_pct": [round(within[0], 3), round(within[1], 3)],
+        "at_edge_of_search": bool(at_edge),
+        "searched_range_pct": [0.0, round(searched_max, 3)],
+        "asked_range_pct": [0.0, round(requested_max, 3)],
+        "widened": bool(widened),
         "within_1pct_meaning": "bonus levels whose expected net value per return is within 1 % "
                                "of the best (closed form)",
         "portfolio_breakeven_pct": None if breakeven is None else round(breakeven, 3),
