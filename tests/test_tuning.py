@@ -227,3 +227,59 @@ def test_exported_rows_can_be_the_population():
                          runs=10, returns=500, closed_form_returns=1000)
     assert result.currency == "EUR"
     assert result.table["level"].tolist() == ["none", "10%", "20%", "fixed 5.00"]
+
+
+# --- Defaults and the edge of the search -------------------------------------------------------
+
+
+def test_default_assumptions_put_the_best_bonus_inside_the_searched_range(small_sweep):
+    rec = small_sweep.recommendation
+    low, high = rec["within_1pct_range_pct"]
+    assert not rec["at_edge_of_search"] and not rec["widened"]
+    assert 0.0 < low < rec["optimum_pct_closed_form"] < high < 30.0
+    assert "Edge of the search" not in rec["headline"]
+    # A breakeven beyond the optimum: a bonus twice as large as the best one stops paying.
+    assert rec["optimum_pct_closed_form"] < rec["portfolio_breakeven_pct"] < 60.0
+
+
+# Cheap credit (high margin, nothing cannibalized, all breakage kept): every extra point of
+# bonus pays well past 30 %.
+CHEAP_CREDIT = Economics(gross_margin_frac=0.55, cannibalized_frac=0.0, redemption_frac=0.85)
+
+
+def test_an_optimum_at_the_edge_widens_the_search_and_says_so():
+    result = sweep_bonus(economics=CHEAP_CREDIT, step_pct=5.0, max_pct=30.0, fixed_minor=[], **SMALL)
+    rec, pct = result.recommendation, result.table["bonus_pct"]
+    assert rec["widened"] and rec["asked_range_pct"] == [0.0, 30.0]
+    searched = rec["searched_range_pct"][1]
+    assert searched > 30.0 and pct.max() == searched
+    assert 30.0 < rec["optimum_pct_closed_form"] < searched
+    assert "widened from 0-30 %" in rec["headline"]
+    assert any("widened" in w for w in rec["warnings"])
+
+
+def test_without_widening_an_optimum_at_the_edge_is_reported_plainly():
+    result = sweep_bonus(economics=CHEAP_CREDIT, step_pct=5.0, max_pct=30.0, fixed_minor=[],
+                         widen=False, **SMALL)
+    rec = result.recommendation
+    assert rec["at_edge_of_search"] and not rec["widened"]
+    assert rec["optimum_pct_closed_form"] == pytest.approx(30.0)
+    assert rec["headline"].startswith("Edge of the search: the best level found is the highest "
+                                      "searched (30 %)")
+    assert "widen the search" in rec["headline"]
+
+
+def test_the_default_returns_are_the_simulators_default_shop():
+    from toolkit.simulate import load_scenario
+    from toolkit.tuning.choice import TYPICAL_VALUE_USD
+
+    shop, population = load_scenario(), ReturnPopulation()
+    assert population.typical() == float(shop.usd_in(TYPICAL_VALUE_USD, "USD"))
+    assert population.refund_fee_minor == shop.usd_in(shop.refund_fee_usd, "USD")
+    assert population.retailer_borne_frac == shop.retailer_borne_share
+    drawn = draw_returns(population, np.random.default_rng(0), 20_000)
+    # No fee when the merchant is at fault; the fee (at most the value) on every other return.
+    borne = drawn.retailer_borne == 1
+    assert (drawn.fee_minor[borne] == 0).all()
+    assert (drawn.fee_minor[~borne] == np.minimum(595, drawn.value_minor[~borne])).all()
+    assert np.median(drawn.value_minor) == pytest.approx(6540, rel=0.05)  # exp(4.18) = 65.37

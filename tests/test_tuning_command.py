@@ -87,3 +87,43 @@ def test_the_toolkit_command_line_offers_tune():
     with pytest.raises(SystemExit) as info:
         cli.main(["tune", "--help"])
     assert info.value.code == 0
+
+
+def test_a_scenario_supplies_the_returns_the_response_and_the_redemption(tmp_path: Path, capsys):
+    # A CAD-only shop charging 3.00 per cash refund whose customers respond weakly to a bonus and
+    # spend 90 % of their credit: tune values the returns the simulator draws for it.
+    scenario = tmp_path / "shop.toml"
+    scenario.write_text(
+        '[scenario]\nreturns_count = 3000\nseed = 4\nrefund_fee_usd = "3.00"\nredeem_share = 0.9\n'
+        'credit_expiry_days = 180\n'
+        '[scenario.currencies.CAD]\ncustomer_share = 1.0\nprice_scale = "1.35"\ntax_pct = "13"\n'
+        '[scenario.choice]\nbonus_coef = 5.0\n')
+    config = tmp_path / "tuning.toml"
+    config.write_text("[economics]\ngross_margin_frac = 0.4\n")
+    out = tmp_path / "tune"
+    assert _tune(["--out", str(out), "--scenario", str(scenario), "--config", str(config),
+                  "--fixed", "5", *FAST]) == 0
+    assert "fixed 5.00" in capsys.readouterr().out
+    import json
+
+    settings = json.loads((out / "recommendation.json").read_text())["settings"]
+    assert settings["currency"] == "CAD"
+    assert settings["population"]["source"] == "scenario"
+    assert settings["population"]["scenario_rows"] == 3000
+    assert settings["typical_value_minor"] == 8100  # 60 USD at the shop's CAD price scale
+    assert settings["coefficients"]["bonus_coef"] == 5.0
+    assert settings["economics"]["redemption_frac"] == 0.9
+    assert settings["economics"]["days_to_breakage"] == 180.0
+    assert settings["economics"]["gross_margin_frac"] == 0.4  # --config wins
+
+
+def test_a_bad_scenario_is_refused_with_status_2(tmp_path: Path, capsys):
+    scenario = tmp_path / "shop.toml"
+    scenario.write_text("[scenario]\nreturns_count = -5\nbogus_setting = 1\n")
+    out = tmp_path / "tune"
+    assert _tune(["--out", str(out), "--scenario", str(scenario), *FAST]) == 2
+    said = capsys.readouterr().out
+    assert "returns_count" in said and "bogus_setting" in said
+    assert _tune(["--out", str(out), "--scenario", str(tmp_path / "missing.toml"), *FAST]) == 2
+    assert "scenario file not found" in capsys.readouterr().out
+    assert not out.exists()

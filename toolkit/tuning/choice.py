@@ -74,9 +74,9 @@ class ChoiceCoefficients(BaseModel):
 
     With no bonus and no fee, a typical customer-borne return splits about 76 % refund,
     7 % store credit and 17 % exchange (Loop 2025, US: exchange adoption 17.1 %, refund ratio
-    ~76 %; store credit share 5-10 % is a derived guess). A 10 % bonus then moves roughly a tenth
-    of refunders to credit (Loop: a Shop-Now bonus plus a handling fee shift ~20 % of refunds,
-    about half of it the bonus). Fees act like half a bonus of the same size. Defects push toward
+    ~76 %; store credit share 5-10 % is a derived guess). A 10 % bonus then moves about 8 % of
+    refunders to credit (Loop: a Shop-Now bonus plus a handling fee cut refunds by ~20 %, the
+    bonus 5-10 points of that; 5 % / 10 % would mean ``bonus_coef`` 5.5 / 9.4). Fees act like half a bonus of the same size. Defects push toward
     refund; higher values push slightly toward refund. All are assumptions until calibrated.
 
     Derivation (typical return: no bonus, no fee, customer-borne, typical value):

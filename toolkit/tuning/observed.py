@@ -4,13 +4,15 @@ One row per return with a value: ``value_minor``, ``fee_minor``, ``retailer_born
 offered as a share of the value (``bonus_frac``) and, when the customer has decided, the choice
 (``chosen``: 0 refund, 1 store credit, 2 exchange; -1 undecided). The rules, from the contract:
 ``store_credit`` and ``mixed`` are store credit, ``exchange`` exchange, ``original_payment``
-refund; the offered bonus is ``bonus_type`` / ``bonus_rate`` on each row (a percentage as
-``0.10``, a fixed bonus as an amount; a percentage is scaled by the bonus base share, see
-:class:`ObservedReturns`). The fee is read from ``fees_total``, which holds the fee
-*deducted*, i.e. only on cash refunds: the fee *offered* to every return is inferred per reason
-class (retailer- or customer-borne, from ``reason_category``, else ``reason``) as the most
-common fee on that class's refunds. Reading the deducted fee row by row would make the fee a
-consequence of the choice and bias its coefficient.
+refund. What the portal offered is read row by row from ``bonus_offered_amount`` and
+``fee_offered_amount`` when the export has them (columns beyond the contract, on every row
+whatever the customer chose; see docs/tuning.md). Without them: the offered bonus is
+``bonus_type`` / ``bonus_rate`` on each row (a percentage as ``0.10``, a fixed bonus as an amount;
+a percentage is scaled by the bonus base share, see :class:`ObservedReturns`), and the fee is
+inferred from ``fees_total``, which holds the fee *deducted*, i.e. only on cash refunds: the fee
+*offered* to every return is taken per reason class (retailer- or customer-borne, from
+``reason_category``, else ``reason``) as the most common fee on that class's refunds. Reading the
+deducted fee row by row would make the fee a consequence of the choice and bias its coefficient.
 
 This module owns that reduction; it must never fit, sweep or value anything.
 """
