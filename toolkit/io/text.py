@@ -29,6 +29,7 @@ __all__ = [
 NO_TIME = -1
 #: pandas (``lineterminator="\n"``) quotes a field holding the separator, a quote or ``\n``.
 _NEEDS_QUOTES = r'[",\n]'
+_SPECIAL_BYTES = (ord(","), ord('"'), ord("\n"))
 
 
 def arrow_text(
@@ -162,8 +163,23 @@ def iso_utc_arrow(us: np.ndarray) -> pa.Array:
     return text
 
 
+def _may_need_quotes(column: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether any value may hold a comma, a quote or a line break: a byte search of the
+    column's character buffers (memchr speed), far cheaper than a regex over every value."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        data = chunk.buffers()[2] if len(chunk) else None
+        if data is not None:
+            raw = np.frombuffer(data, dtype=np.uint8)
+            if any((raw == byte).any() for byte in _SPECIAL_BYTES):
+                return True
+    return False
+
+
 def _quoted(column: pa.Array) -> pa.Array:
     """Minimal quoting, as pandas' ``to_csv`` does it."""
+    if not _may_need_quotes(column):
+        return column
     needs = pc.match_substring_regex(column, _NEEDS_QUOTES)
     if not pc.any(needs).as_py():
         return column

@@ -211,14 +211,15 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
         ("ledger", f.ledger_input, f.ledger_text, "transaction_id"),
     ):
         read = sum(x.rows for x in table.files)
-        repeated = int(text[key].duplicated().sum())
+        ids = arrow_text(text[key])
+        repeated = len(ids) - pc.count_distinct(ids).as_py()
         unknown = int((~is_in(text[key], table.frame[key])).sum())
         entry = {
             "read": read,
             "duplicates_collapsed": table.duplicates_collapsed,
             "input": table.rows,
             "output": len(text),
-            "output_ids_repeated": repeated,
+            "output_ids_repeated": int(repeated),
             "output_ids_not_in_input": unknown,
         }
         # Equal counts, no id twice and none invented: each input row is in exactly one row.
