@@ -10,6 +10,7 @@ This module assembles; it must never draw a number itself outside the named stre
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -103,15 +104,28 @@ class Simulation:
         (the same bytes, see ``tests/test_simulate.py``), one table at a time.
         """
         out = Path(out_dir)
+
+        def one(name: str, tmp: Path) -> None:
+            attr = _FILES[name]
+            if attr in self.__dict__ or parquet:
+                frame = getattr(self, attr)
+                write_csv(frame, tmp / f"{name}.csv", _TABLE_COLUMNS[name])
+                if parquet:
+                    frame.loc[:, list(_TABLE_COLUMNS[name])].to_parquet(tmp / f"{name}.parquet", index=False)
+            else:
+                write_text_table(self._typed.table(name), tmp / f"{name}.csv")
+
         with atomic_output_dir(out) as tmp:
-            for name, attr in _FILES.items():
-                if attr in self.__dict__ or parquet:
-                    frame = getattr(self, attr)
-                    write_csv(frame, tmp / f"{name}.csv", _TABLE_COLUMNS[name])
-                    if parquet:
-                        frame.loc[:, list(_TABLE_COLUMNS[name])].to_parquet(tmp / f"{name}.parquet", index=False)
-                else:
-                    write_text_table(self._typed.table(name), tmp / f"{name}.csv")
+            if parquet:
+                for name in _FILES:
+                    one(name, tmp)
+            else:
+                # Each file is independent: two at a time (Arrow and numpy release the GIL), the
+                # shared id columns made first so neither thread makes them twice.
+                self._typed.prepare()
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    for done in [pool.submit(one, name, tmp) for name in _FILES]:
+                        done.result()
             write_json({"seed": self.seed, "scenario": self.scenario.to_json_dict(),
                         "planted": self.planted,
                         "reconcile": {"credit_pct": str(self.scenario.workflow_credit_pct),
@@ -198,29 +212,33 @@ class _Typed:
 
     @cached_property
     def _return_id(self) -> pa.Array:
-        return text.join("PCR-", text.codes((self.rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7))
+        return text.codes((self.rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7, "PCR-")
 
     @cached_property
     def _tx_id_all(self) -> pa.Array:
         return text.ids("tx_", self.tx_number.clip(0), 9)
 
+    @cached_property
     def _customers(self) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
         pop = self.pop
         return customer_columns(self.cur_codes[pop.customer_currency], pop.customer_second_email,
                                 pop.customer_created_at, self.name_picks, locale=self.s.customer_locale,
                                 seed=self.s.seed)
 
-    @cached_property
+    @property
     def _email_text(self) -> tuple[pa.Array, pa.Array]:
-        _, email, second = self._customers()
+        _, email, second = self._customers
         return email, second
+
+    def prepare(self) -> None:
+        """Make the id and email columns every table uses (once, before tables are made in parallel)."""
+        _ = self._return_id, self._tx_id_all, self._customers
 
     def table(self, name: str) -> pa.Table:
         """The file ``name`` (``postco_returns``, ``rise_ledger``, ...) as an Arrow table of text."""
         s, pop = self.s, self.pop
         if name == "customers":
-            columns, email, second = self._customers()
-            self.__dict__.setdefault("_email_text", (email, second))
+            columns = self._customers[0]
         elif name == "postco_returns":
             columns = _returns_text(s, pop, self._return_id, self.row_order, *self._email_text, self.cur_codes,
                                     self.order_rank)
@@ -404,7 +422,7 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     cur = keys % n_cur
     exps = np.array([exponent(c) for c in cur_codes], dtype=np.int64)[cur]
     wallet_no = run.wallet[ev]
-    wallet_id = text.join("wal_", text.codes((wallet_no * 0x2545F491 + 0x3C6EF372) & ((1 << 40) - 1), 8))
+    wallet_id = text.codes((wallet_no * 0x2545F491 + 0x3C6EF372) & ((1 << 40) - 1), 8, "wal_")
     code_suffix = text.codes((wallet_no * 0x61C88647 + 0x1234567) & ((1 << 20) - 1), 4)
     issue = kind == Kind.ISSUE
     issuer = cols["issuer"][ev]
@@ -415,8 +433,8 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     # Wallet actions: each issue row starts one; expiry and cancel rows end it; refunds fund it.
     action_of = np.where(kind == Kind.ISSUE, ev, np.where(np.isin(kind, [Kind.EXPIRE, Kind.CANCEL]), target,
                                                           np.where(kind == Kind.REFUND, run.funding[ev], -1)))
-    action_id = _null_where(text.join("wa_", text.codes((np.maximum(action_of, 0) * 0x9E3779B1 + 77)
-                                                         & ((1 << 40) - 1), 8)), action_of < 0)
+    action_id = _null_where(text.codes((np.maximum(action_of, 0) * 0x9E3779B1 + 77) & ((1 << 40) - 1), 8, "wa_"),
+                            action_of < 0)
     safe_ret = np.maximum(ret, 0)
     rid = _take(return_id, safe_ret)
     postco = issue & (issuer == Issuer.POSTCO)
@@ -462,7 +480,7 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     suffix = _pick_text([None, ":base", ":bonus"], np.where(postco & (ref == Ref.RETURN), ck, 0))
     key = text.join("postco:", rid, suffix)
     key = pc.if_else(pa.array(cols["dup"][ev] == 1), text.join(key, ":retry"), key)
-    status_word = _take(pa.array(list(pop.book["status"]), type=pa.string()), safe_ret)
+    status_word = _take(pa.array(pop.book["status"], type=pa.string()), safe_ret)
     notes = [
         (postco & (ck == 1), pa.scalar("PostCo return refund")),
         (postco & (ck == 2), pa.scalar("PostCo return bonus")),
@@ -545,7 +563,7 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
     full = pop.book
     n = len(full["status"])
     # Rows in request order: permute the numbers once, then build each text column in place.
-    book = {k: v[row_order] for k, v in full.items()}
+    book = _Permuted(full, row_order)
     off = s.postco_export_utc_offset_minutes
     exps = book["exponent"]
     cust = book["customer"]
@@ -611,8 +629,23 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
 
 
 def _codes_text(values: list[str], column: np.ndarray) -> pa.Array:
-    """An object column of enum strings as Arrow text, via integer codes (no per-row Python)."""
-    return _pick_text(values, pd.Categorical(column, categories=values).codes.astype(np.int64))
+    """An object column of enum strings (each one of ``values``) as Arrow text."""
+    out = pa.array(column, type=pa.string())
+    if len(out) and not pc.all(pc.is_in(out, value_set=pa.array(values, type=pa.string()))).as_py():
+        raise ValueError(f"values outside {values}")
+    return out
+
+
+class _Permuted:
+    """The book's columns in another row order, each permuted only when first used."""
+
+    def __init__(self, book: dict[str, np.ndarray], order: np.ndarray) -> None:
+        self._book, self._order, self._done = book, order, {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._done:
+            self._done[key] = self._book[key][self._order]
+        return self._done[key]
 
 
 def _phones(pop, cust: np.ndarray) -> pa.Array:

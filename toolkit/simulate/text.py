@@ -26,8 +26,32 @@ _FRACTIONS = {
     e: pa.array([f".{i:0{e}d}" for i in range(10 ** e)]) for e in sorted(set(CURRENCY_EXPONENTS.values())) if e
 }
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_SINGLES = pa.array(list(_ALPHABET))
-_PAIRS = pa.array([a + b for a in _ALPHABET for b in _ALPHABET])
+_ALPHABET_BYTES = np.frombuffer(_ALPHABET.encode(), dtype=np.uint8)
+
+
+def _fixed_width(mat: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """Rows of an ``(n, width)`` uint8 matrix of ASCII as an Arrow string array (no copy per row);
+    ``missing`` rows are null."""
+    n, width = mat.shape
+    data = pa.py_buffer(np.ascontiguousarray(mat, dtype=np.uint8))
+    offsets = pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int32))
+    if missing is None or not np.any(missing):
+        return pa.StringArray.from_buffers(n, offsets, data, None, 0)
+    valid = ~np.asarray(missing, dtype=bool)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(n, offsets, data, bitmap, int(n - valid.sum()))
+
+
+def _fits(n: int, width: int) -> bool:
+    return n * width < 2**31 - 1
+
+
+def _digits_into(mat: np.ndarray, start: int, values: np.ndarray, width: int) -> None:
+    """Write ``values`` (non-negative, < 10**width) zero-padded into ``mat[:, start:start+width]``."""
+    v = values.copy()
+    for col in range(start + width - 1, start - 1, -1):
+        mat[:, col] = 48 + v % 10
+        v //= 10
 
 
 def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -37,21 +61,27 @@ def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     """``prefix`` + zero-padded ``numbers``: ``ids("PCR-", [7], 7)`` -> ``PCR-0000007``."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0")
-    return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+    numbers = np.asarray(numbers, dtype=np.int64)
+    head = prefix.encode()
+    if (len(numbers) and (numbers.min() < 0 or numbers.max() >= 10**width)) \
+            or not _fits(len(numbers), len(head) + width) or not head.isascii():
+        digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
+        return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+    mat = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
+    mat[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
+    _digits_into(mat, len(head), numbers, width)
+    return _fixed_width(mat)
 
 
-def codes(numbers: np.ndarray, width: int) -> pa.Array:
-    """Base-32 (Crockford) codes of ``width`` characters: ``codes([33], 3)`` -> ``011``."""
+def codes(numbers: np.ndarray, width: int, prefix: str = "") -> pa.Array:
+    """``prefix`` + base-32 (Crockford) codes of ``width`` characters: ``codes([33], 3)`` -> ``011``."""
     n = np.asarray(numbers, dtype=np.int64)
-    parts = []
-    k = width
-    while k > 0:
-        step = 2 if k >= 2 else 1
-        k -= step
-        digits = (n >> (5 * k)) & ((1 << (5 * step)) - 1)
-        parts.append(pc.take(_PAIRS if step == 2 else _SINGLES, pa.array(digits)))
-    return pc.binary_join_element_wise(*parts, "")
+    head = prefix.encode()
+    mat = np.empty((len(n), len(head) + width), dtype=np.uint8)
+    mat[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
+    for k in range(width):
+        mat[:, len(head) + k] = _ALPHABET_BYTES[(n >> (5 * (width - 1 - k))) & 31]
+    return _fixed_width(mat)
 
 
 def join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
@@ -84,23 +114,36 @@ def money(amount_minor: np.ndarray, currency_exponent: np.ndarray, missing: np.n
 def timestamps(epoch_seconds: np.ndarray, offset_minutes: int = 0, missing: np.ndarray | None = None) -> pa.Array:
     """Epoch seconds as ISO 8601 text in a fixed offset (``Z`` for UTC); ``missing`` -> null."""
     t = np.asarray(epoch_seconds, dtype=np.int64) + offset_minutes * 60
-    day = t // _SECONDS_PER_DAY
-    tod = t - day * _SECONDS_PER_DAY
     if missing is not None:
         missing = np.asarray(missing, dtype=bool)
-        day = np.where(missing, day[~missing].min() if (~missing).any() else 0, day)
-        tod = np.where(missing, 0, tod)
-    first = int(day.min()) if len(day) else 0
-    span = (int(day.max()) - first + 1) if len(day) else 1
-    dates = np.datetime_as_string(np.arange(first, first + span).astype("datetime64[D]"), unit="D")
-    date_text = pc.take(pa.array(dates.astype(object)), pa.array(day - first))
-    tod_text = pc.take(_TIME_OF_DAY, pa.array(tod))
+        t = np.where(missing, t[~missing].min() if (~missing).any() else 0, t)
+    day = t // _SECONDS_PER_DAY
+    tod = t - day * _SECONDS_PER_DAY
     if offset_minutes == 0:
         suffix = "Z"
     else:
         sign = "+" if offset_minutes > 0 else "-"
         suffix = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
-    out = pc.binary_join_element_wise(date_text, tod_text, pa.scalar(suffix), "")
-    if missing is not None and missing.any():
-        out = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), out)
-    return out
+    first = int(day.min()) if len(day) else 0
+    span = (int(day.max()) - first + 1) if len(day) else 1
+    dates = np.datetime_as_string(np.arange(first, first + span).astype("datetime64[D]"), unit="D")
+    if not len(t) or not _fits(len(t), 19 + len(suffix)) or any(len(d) != 10 for d in dates):
+        date_text = pc.take(pa.array(dates.astype(object)), pa.array(day - first))
+        tod_text = pc.take(_TIME_OF_DAY, pa.array(tod))
+        out = pc.binary_join_element_wise(date_text, tod_text, pa.scalar(suffix), "")
+        if missing is not None and missing.any():
+            out = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), out)
+        return out
+    # Fixed width: the date from a per-day table, the time of day from its digits.
+    date_bytes = np.frombuffer("".join(dates).encode(), dtype=np.uint8).reshape(span, 10)
+    mat = np.empty((len(t), 19 + len(suffix)), dtype=np.uint8)
+    mat[:, :10] = date_bytes[day - first]
+    hh, rest = np.divmod(tod, 3600)
+    mm, ss = np.divmod(rest, 60)
+    for col, char in ((10, "T"), (13, ":"), (16, ":")):
+        mat[:, col] = ord(char)
+    for col, v in ((11, hh), (14, mm), (17, ss)):
+        mat[:, col] = 48 + v // 10
+        mat[:, col + 1] = 48 + v % 10
+    mat[:, 19:] = np.frombuffer(suffix.encode(), dtype=np.uint8)
+    return _fixed_width(mat, missing)
