@@ -79,7 +79,8 @@ class Calibration:
     log_likelihood: at the estimates. ``null_log_likelihood``: equal shares, for comparison.
     n_used: decided returns used. ``skipped``: returns left out, by reason.
     choice_counts: decided returns per alternative.
-    bonus_levels: distinct bonus shares offered (rounded to 0.1 %), with their counts.
+    bonus_levels: distinct bonus levels offered (the stated percentage rate where the export has
+        one, else the bonus share; rounded to 0.1 %), with their counts.
     typical_value_minor: the value ``log_value_rel`` is measured against.
     currency: the export's currency. ``converged``: the optimiser's verdict.
     """
@@ -278,7 +279,11 @@ def fit_choice_model(
         for n, i in zip(free, idx, strict=True):
             ses[n] = float(np.sqrt(max(covariance[i, i], 0.0)))
     ll = log_likelihood(beta, z, chosen)[0] if len(chosen) else 0.0
-    levels = pd.Series(np.round(x.bonus_frac * 100, 1)).value_counts().sort_index()
+    # The experiment's arms: the stated percentage rate where there is one (the bonus share itself
+    # varies with each return's tax and caps), else the bonus share.
+    arms = x.bonus_frac if obs.bonus_rate is None else np.where(
+        obs.bonus_rate[decided] > 0, obs.bonus_rate[decided], x.bonus_frac)
+    levels = pd.Series(np.round(arms * 100, 1)).value_counts().sort_index()
     if len(levels) > 20:  # fixed bonuses give a share per value: summarise, do not list
         levels = pd.Series(np.round(x.bonus_frac * 100, 0)).value_counts().sort_index().head(20)
     return Calibration(

@@ -102,6 +102,9 @@ class ObservedReturns:
     offered_columns: which of ``bonus_offered_amount`` / ``fee_offered_amount`` the export had
         (each read row by row when present).
     origin: ``"export"`` (a PostCo file) or ``"scenario"`` (a simulator scenario's requests).
+    bonus_rate: the percentage rate PostCo was set to offer on each row (``0.10``; 0 for a fixed
+        bonus or none): the experiment's arms, whereas ``bonus_frac`` varies with each return's
+        tax and caps.
     """
 
     currency: str
@@ -115,6 +118,7 @@ class ObservedReturns:
     typical_value_minor: float | None = None
     offered_columns: tuple[str, ...] = ()
     origin: str = "export"
+    bonus_rate: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.value_minor)
@@ -291,4 +295,5 @@ def observed_returns(source: str | Path | list[str | Path] | pd.DataFrame) -> Ob
         skipped=skipped,
         bonus_base_share=base_share,
         offered_columns=tuple(c for c in OFFERED if c in offered_amount),
+        bonus_rate=np.where(is_pct[keep], rates, 0.0),
     )

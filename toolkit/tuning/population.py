@@ -158,6 +158,7 @@ def observed_from_requests(requests: pd.DataFrame, scenario: Any) -> ObservedRet
         typical_value_minor=float(typical),
         offered_columns=("bonus_offered_amount", "fee_offered_amount"),
         origin="scenario",
+        bonus_rate=np.where(r["bonus_type"].astype(str).to_numpy() == "percentage", rate, 0.0),
     )
 
 
