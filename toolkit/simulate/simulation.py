@@ -210,13 +210,17 @@ class _Typed:
         self.truth_rows = rows
         self.emails = _notification_events(s, pop, cols, run, self.no_email, linked, n_cur, rngs["emails"])
 
-    @cached_property
-    def _return_id(self) -> pa.Array:
-        return text.codes((self.rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7, "PCR-")
+    def return_ids(self, idx: np.ndarray) -> pa.Array:
+        """``PCR-…`` of returns ``idx`` (null where ``idx < 0``): a code of the request's rank."""
+        idx = np.asarray(idx, dtype=np.int64)
+        rank = self.rank[np.maximum(idx, 0)]
+        return text.codes((rank * 0x9E3779B1 + 0x5BD1E995) & ((1 << 35) - 1), 7, "PCR-", missing=idx < 0)
 
-    @cached_property
-    def _tx_id_all(self) -> pa.Array:
-        return text.ids("tx_", self.tx_number.clip(0), 9)
+    def tx_ids(self, ev: np.ndarray) -> pa.Array:
+        """``tx_…`` of events ``ev`` (null where ``ev < 0``): the row's number in time order."""
+        ev = np.asarray(ev, dtype=np.int64)
+        number = self.tx_number[np.maximum(ev, 0)].clip(0) if len(self.tx_number) else np.zeros(len(ev), np.int64)
+        return text.ids("tx_", number, 9, missing=ev < 0)
 
     @cached_property
     def _customers(self) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
@@ -232,7 +236,7 @@ class _Typed:
 
     def prepare(self) -> None:
         """Make the id and email columns every table uses (once, before tables are made in parallel)."""
-        _ = self._return_id, self._tx_id_all, self._customers
+        _ = self._customers
 
     def table(self, name: str) -> pa.Table:
         """The file ``name`` (``postco_returns``, ``rise_ledger``, ...) as an Arrow table of text."""
@@ -240,24 +244,24 @@ class _Typed:
         if name == "customers":
             columns = self._customers[0]
         elif name == "postco_returns":
-            columns = _returns_text(s, pop, self._return_id, self.row_order, *self._email_text, self.cur_codes,
+            columns = _returns_text(s, pop, self.return_ids, self.row_order, *self._email_text, self.cur_codes,
                                     self.order_rank)
         elif name == "rise_ledger":
-            columns = _ledger_text(s, pop, self.plan, self.cols, self.run, self.exported, self._tx_id_all,
-                                   self._return_id, self.linked, *self._email_text, self.cur_codes, self.n_cur,
+            columns = _ledger_text(s, pop, self.plan, self.cols, self.run, self.exported, self.tx_ids,
+                                   self.return_ids, self.linked, *self._email_text, self.cur_codes, self.n_cur,
                                    self.order_rank, self.n_orders)
         elif name == "notifications":
-            columns = _notifications_text(pop, self.emails, self.run, self._return_id, self._tx_id_all,
+            columns = _notifications_text(pop, self.emails, self.run, self.return_ids, self.tx_ids,
                                           *self._email_text, self.cur_codes, self.n_cur)
         elif name == "truth":
-            columns = _truth_text(self.truth_rows, self._return_id, self._tx_id_all, self.linked)
+            columns = _truth_text(self.truth_rows, self.return_ids, self.tx_ids, self.linked)
         else:
             raise KeyError(name)
         cols = _TABLE_COLUMNS[name]
         return pa.table({c: columns[c] for c in cols})
 
     def requests(self) -> pd.DataFrame:
-        return _requests_frame(self.s, self.pop, self.exp, text.to_series(_take(self._return_id, self.row_order)),
+        return _requests_frame(self.s, self.pop, self.exp, text.to_series(self.return_ids(self.row_order)),
                                self.row_order, self.cur_codes)
 
     def summary(self, planted: dict[str, int]) -> dict[str, Any]:
@@ -436,7 +440,7 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     action_id = _null_where(text.codes((np.maximum(action_of, 0) * 0x9E3779B1 + 77) & ((1 << 40) - 1), 8, "wa_"),
                             action_of < 0)
     safe_ret = np.maximum(ret, 0)
-    rid = _take(return_id, safe_ret)
+    rid = return_id(safe_ret)
     postco = issue & (issuer == Issuer.POSTCO)
     other = issue & (issuer == Issuer.OTHER)
     manual_issue = issue & (issuer == Issuer.MANUAL)
@@ -476,7 +480,7 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
     expiration = text.timestamps(exp_at, 0, missing=~issue | (exp_at < 0))
     end_reason = _pick_text([None, "EXPIRATION", "CANCEL"],
                             np.where(kind == Kind.EXPIRE, 1, np.where(kind == Kind.CANCEL, 2, 0)))
-    voided = _null_where(_take(tx_id_all, np.maximum(target, 0)), kind != Kind.VOID)
+    voided = tx_id_all(np.where(kind == Kind.VOID, np.maximum(target, 0), -1))
     suffix = _pick_text([None, ":base", ":bonus"], np.where(postco & (ref == Ref.RETURN), ck, 0))
     key = text.join("postco:", rid, suffix)
     key = pc.if_else(pa.array(cols["dup"][ev] == 1), text.join(key, ":retry"), key)
@@ -495,7 +499,7 @@ def _ledger_text(s, pop, plan, cols, run, ev, tx_id_all, return_id, linked, emai
         if mask.any():
             note = pc.if_else(pa.array(mask), value, note)
     return {
-        "transaction_id": _take(tx_id_all, ev),
+        "transaction_id": tx_id_all(ev),
         "created_date": text.timestamps(run.t[ev]),
         "wallet_id": wallet_id,
         "customer_email": _wallet_email(keys, n_cur, email, second),
@@ -529,8 +533,8 @@ def _truth_text(rows, return_id, tx_id_all, linked) -> dict[str, pa.Array]:
         if (ret == LINKED).any():
             ret = np.where(ret == LINKED, np.where(ev >= 0, linked[np.maximum(ev, 0)], -1), ret)
         reasons.append(pa.repeat(pa.scalar(reason), len(ret)))
-        rets.append(_take_or_null(return_id, ret))
-        txs.append(_take_or_null(tx_id_all, ev))
+        rets.append(return_id(ret))
+        txs.append(tx_id_all(ev))
     if not reasons:
         return {c: pa.array([], type=pa.string()) for c in TRUTH_COLUMNS}
     table = pa.table({"reason": pa.concat_arrays(reasons), "return_id": pa.concat_arrays(rets),
@@ -542,76 +546,87 @@ def _truth_text(rows, return_id, tx_id_all, linked) -> dict[str, pa.Array]:
     return {c: table.column(c).combine_chunks() for c in TRUTH_COLUMNS}
 
 
-def _rate_text(s: Scenario, pop, cur_codes) -> pa.Array:
+def _rate_text(s: Scenario, pop, row_order: np.ndarray) -> pa.Array:
     """``bonus_rate`` as PostCo writes it: ``0.10`` for a percentage, the fixed amount, or ``0``."""
     book = pop.book
-    n = len(book["status"])
     if s.bonus_type == BonusType.FIXED and not s.bonus_experiment_rates:
-        exps = book["exponent"]
-        fixed = np.array([s.usd_in(s.bonus_rate, c) for c in pop.currencies], dtype=np.int64)[book["currency_index"]]
-        return text.money(fixed, exps)
+        fixed = np.array([s.usd_in(s.bonus_rate, c) for c in pop.currencies], dtype=np.int64)
+        cur = book["currency_index"][row_order]
+        return text.money(fixed[cur], book["exponent"][row_order])
     levels = sorted(set(float(x) for x in np.unique(book["bonus_rate"])))
     labels = []
     for lv in levels:
         d = Decimal(str(lv))
         labels.append("0" if d == 0 else f"{d.quantize(Decimal('0.01')) if d == d.quantize(Decimal('0.01')) else d:f}")
     idx = np.searchsorted(np.array(levels), book["bonus_rate"])
-    return _take(pa.array(labels, type=pa.string()), idx)
+    return _pick_text(labels, idx[row_order])
+
+
+def _skus(pop, line_source: np.ndarray) -> pa.Array:
+    """SKUs of each row's accepted lines, "|"-separated, from the return ``line_source`` names."""
+    lines, full = pop.lines, pop.book
+    n = len(full["status"])
+    accepted = ~(full["item_rejected"][lines.return_index] & (lines.position == 0))
+    li = np.flatnonzero(accepted)
+    li = li[np.argsort(lines.return_index[li], kind="stable")]
+    counts = np.bincount(lines.return_index[li], minlength=n)
+    starts = np.cumsum(counts) - counts
+    # The accepted lines of each output row, gathered in order: only integers move here.
+    row_counts = counts[line_source]
+    row_offsets = np.zeros(len(line_source) + 1, dtype=np.int64)
+    np.cumsum(row_counts, out=row_offsets[1:])
+    pos = np.arange(row_offsets[-1], dtype=np.int64) + np.repeat(starts[line_source] - row_offsets[:-1], row_counts)
+    values = _pick_text(list(pop.sku), lines.product[li[pos]])
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(row_offsets.astype(np.int32)), values), "|")
+
+
+_NOTE_WORDS = ("Keep item", "1 item rejected at inspection", "Refund edited at resolve", "Rejected at review",
+               "Rejected at resolve", "Cancelled by customer", "Never shipped back")
 
 
 def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_rank) -> dict[str, pa.Array]:
     full = pop.book
-    n = len(full["status"])
-    # Rows in request order: permute the numbers once, then build each text column in place.
+    n_cust = len(pop.customer_currency)
+    # Rows in request order: numbers are permuted when first used; text is made from them directly.
     book = _Permuted(full, row_order)
     off = s.postco_export_utc_offset_minutes
     exps = book["exponent"]
     cust = book["customer"]
-    ret_email = pc.if_else(pa.array(book["use_second_email"]), _take(second, cust), _take(email, cust))
+    ret_email = _take(pa.concat_arrays([email, second]), cust + n_cust * book["use_second_email"].astype(np.int64))
     phone = _null_where(_phones(pop, cust), ~book["phone_lookup"])
     order_no = order_rank[book["order"]]
-    rate_text = _take(_rate_text(s, pop, cur_codes), row_order)
-    # SKUs of the accepted lines, "|"-separated, taken from the return whose lines these are.
-    lines = pop.lines
-    accepted = ~(full["item_rejected"][lines.return_index] & (lines.position == 0))
-    li = np.flatnonzero(accepted)
-    counts = np.bincount(lines.return_index[li], minlength=n)
-    offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
-    sku_values = _take(pa.array(list(pop.sku), type=pa.string()), lines.product[li])
-    skus = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), sku_values), "|")
-    skus = _take(skus, book["line_source"])
-    status = book["status"]
-    notes = pa.repeat(pa.scalar(None, pa.string()), n)
+    status = _enum_codes(full["status"], [x.value for x in ReturnStatus])[row_order]
+    statuses = [x.value for x in ReturnStatus]
+    rejected, archived = statuses.index(ReturnStatus.REJECTED.value), statuses.index(ReturnStatus.ARCHIVED.value)
     flags = [
-        (book["keep_item"], "Keep item"),
-        (book["item_rejected"], "1 item rejected at inspection"),
-        (book["partial_refund"], "Refund edited at resolve"),
-        ((status == ReturnStatus.REJECTED.value) & (book["received_at"] == MISSING)
-         & (book["resolved_at"] == MISSING), "Rejected at review"),
-        ((status == ReturnStatus.REJECTED.value) & (book["resolved_at"] != MISSING), "Rejected at resolve"),
-        ((status == ReturnStatus.ARCHIVED.value) & (book["reviewed_at"] == MISSING), "Cancelled by customer"),
-        ((status == ReturnStatus.ARCHIVED.value) & (book["reviewed_at"] != MISSING), "Never shipped back"),
+        book["keep_item"], book["item_rejected"], book["partial_refund"],
+        (status == rejected) & (book["received_at"] == MISSING) & (book["resolved_at"] == MISSING),
+        (status == rejected) & (book["resolved_at"] != MISSING),
+        (status == archived) & (book["reviewed_at"] == MISSING),
+        (status == archived) & (book["reviewed_at"] != MISSING),
     ]
-    for mask, words in flags:
-        if mask.any():
-            joined = pc.if_else(pc.is_null(notes), pa.scalar(words), text.join(pc.fill_null(notes, ""), "; " + words))
-            notes = pc.if_else(pa.array(mask), joined, notes)
+    # Each row's notes are one of few combinations of flags: word the combinations, then pick.
+    combo = np.zeros(len(status), dtype=np.int64)
+    for bit, mask in enumerate(flags):
+        combo |= np.asarray(mask, dtype=np.int64) << bit
+    present, combo_idx = np.unique(combo, return_inverse=True)
+    words = ["; ".join(w for bit, w in enumerate(_NOTE_WORDS) if c >> bit & 1) or None for c in present.tolist()]
+    credit_taker = (full["choice"] == "store_credit")[row_order]
     cols = {
-        "return_id": _take(return_id, row_order),
+        "return_id": return_id(row_order),
         "order_id": pc.cast(pa.array(5_500_000_000_000 + order_no * 97), pa.string()),
         "order_name": text.join("#", pc.cast(pa.array(1001 + order_no), pa.string())),
         "customer_email": ret_email,
         "customer_phone": phone,
-        "status": _codes_text([x.value for x in ReturnStatus], status),
-        "resolution_type": _codes_text([x.value for x in ResolutionType], book["resolution_type"]),
+        "status": _pick_text(statuses, status),
+        "resolution_type": _enum_text(full["resolution_type"], [x.value for x in ResolutionType], row_order),
         "currency": _pick_text(list(cur_codes), book["currency_index"]),
         "return_total": text.money(book["value_minor"], exps),
         "fees_total": text.money(book["fees_minor"], exps),
         "refund_to_original_amount": text.money(book["refund_to_original_minor"], exps),
-        "store_credit_amount": text.money(np.where(book["choice"] == "store_credit", book["store_credit_minor"], 0),
-                                          exps),
-        "bonus_type": _codes_text([x.value for x in BonusType], book["bonus_type"]),
-        "bonus_rate": rate_text,
+        "store_credit_amount": text.money(np.where(credit_taker, book["store_credit_minor"], 0), exps),
+        "bonus_type": _enum_text(full["bonus_type"], [x.value for x in BonusType], row_order),
+        "bonus_rate": _rate_text(s, pop, row_order),
         "bonus_credit_amount": text.money(book["bonus_credit_minor"], exps),
         "credit_issue_stage": _pick_text(["resolved", "reviewed"], book["early_credit"].astype(np.int64)),
     }
@@ -621,19 +636,26 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
         "reason": _pick_text([r for r, _ in REASONS], book["reason_index"]),
         "reason_category": _pick_text(["customer_borne", "retailer_borne"], book["retailer_borne"].astype(np.int64)),
         "item_count": pc.cast(pa.array(book["item_count"]), pa.string()),
-        "skus": skus, "notes": notes,
+        "skus": _skus(pop, book["line_source"]),
+        "notes": _pick_text(words, combo_idx),
         "bonus_offered_amount": text.money(book["bonus_offered_minor"], exps),
         "fee_offered_amount": text.money(book["fee_offered_minor"], exps),
     })
     return cols
 
 
-def _codes_text(values: list[str], column: np.ndarray) -> pa.Array:
-    """An object column of enum strings (each one of ``values``) as Arrow text."""
-    out = pa.array(column, type=pa.string())
-    if len(out) and not pc.all(pc.is_in(out, value_set=pa.array(values, type=pa.string()))).as_py():
+def _enum_codes(column: np.ndarray, values: list[str]) -> np.ndarray:
+    """Codes of an object column of enum strings, each one of ``values``."""
+    codes = np.full(len(column), -1, dtype=np.int64)
+    for k, v in enumerate(values):
+        codes[column == v] = k
+    if (codes < 0).any():
         raise ValueError(f"values outside {values}")
-    return out
+    return codes
+
+
+def _enum_text(column: np.ndarray, values: list[str], row_order: np.ndarray) -> pa.Array:
+    return _pick_text(values, _enum_codes(column, values)[row_order])
 
 
 class _Permuted:
@@ -718,8 +740,8 @@ def _notifications_text(pop, events, run, return_id, tx_id_all, email, second, c
         "sent_at": text.timestamps(t),
         "customer_email": _take(all_mail, mail_idx),
         "template": _pick_text(templates, tmpl),
-        "return_id": _take_or_null(return_id, ret),
-        "transaction_id": _take_or_null(tx_id_all, ev),
+        "return_id": return_id(ret),
+        "transaction_id": tx_id_all(ev),
         "amount": amount,
         "currency": currency,
     }

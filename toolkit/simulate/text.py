@@ -14,7 +14,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from toolkit.money import CURRENCY_EXPONENTS
 
 __all__ = ["codes", "ids", "join", "money", "timestamps", "to_series"]
 
@@ -22,10 +21,8 @@ _SECONDS_PER_DAY = 86_400
 _TIME_OF_DAY = pa.array(
     [f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
 )
-_FRACTIONS = {
-    e: pa.array([f".{i:0{e}d}" for i in range(10 ** e)]) for e in sorted(set(CURRENCY_EXPONENTS.values())) if e
-}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TWO_DIGITS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).reshape(100, 2)
 _ALPHABET_BYTES = np.frombuffer(_ALPHABET.encode(), dtype=np.uint8)
 
 
@@ -49,9 +46,13 @@ def _fits(n: int, width: int) -> bool:
 def _digits_into(mat: np.ndarray, start: int, values: np.ndarray, width: int) -> None:
     """Write ``values`` (non-negative, < 10**width) zero-padded into ``mat[:, start:start+width]``."""
     v = values.copy()
-    for col in range(start + width - 1, start - 1, -1):
-        mat[:, col] = 48 + v % 10
-        v //= 10
+    col = start + width
+    while col - 2 >= start:  # two digits per pass, from a table of "00".."99"
+        mat[:, col - 2:col] = _TWO_DIGITS[v % 100]
+        v //= 100
+        col -= 2
+    if col > start:
+        mat[:, start] = 48 + v % 10
 
 
 def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -59,21 +60,24 @@ def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
-def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+def ids(prefix: str, numbers: np.ndarray, width: int, missing: np.ndarray | None = None) -> pa.Array:
     """``prefix`` + zero-padded ``numbers``: ``ids("PCR-", [7], 7)`` -> ``PCR-0000007``."""
     numbers = np.asarray(numbers, dtype=np.int64)
     head = prefix.encode()
     if (len(numbers) and (numbers.min() < 0 or numbers.max() >= 10**width)) \
             or not _fits(len(numbers), len(head) + width) or not head.isascii():
         digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
-        return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+        out = pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+        if missing is not None and np.any(missing):
+            out = pc.if_else(pa.array(np.asarray(missing, dtype=bool)), pa.scalar(None, pa.string()), out)
+        return out
     mat = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
     mat[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
     _digits_into(mat, len(head), numbers, width)
-    return _fixed_width(mat)
+    return _fixed_width(mat, missing)
 
 
-def codes(numbers: np.ndarray, width: int, prefix: str = "") -> pa.Array:
+def codes(numbers: np.ndarray, width: int, prefix: str = "", missing: np.ndarray | None = None) -> pa.Array:
     """``prefix`` + base-32 (Crockford) codes of ``width`` characters: ``codes([33], 3)`` -> ``011``."""
     n = np.asarray(numbers, dtype=np.int64)
     head = prefix.encode()
@@ -81,7 +85,7 @@ def codes(numbers: np.ndarray, width: int, prefix: str = "") -> pa.Array:
     mat[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
     for k in range(width):
         mat[:, len(head) + k] = _ALPHABET_BYTES[(n >> (5 * (width - 1 - k))) & 31]
-    return _fixed_width(mat)
+    return _fixed_width(mat, missing)
 
 
 def join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
@@ -93,22 +97,77 @@ def money(amount_minor: np.ndarray, currency_exponent: np.ndarray, missing: np.n
     """Minor units as contract money text (``4250`` with exponent 2 -> ``42.50``); ``missing`` -> null."""
     amount = np.asarray(amount_minor, dtype=np.int64)
     exps = np.asarray(currency_exponent, dtype=np.int64)
-    scale = 10 ** exps
-    mag = np.abs(amount)
-    whole = pc.cast(pa.array(mag // scale), pa.string())
-    out = whole
-    for e, table in _FRACTIONS.items():
-        sel = exps == e
-        if not sel.any():
-            continue
-        frac = pc.take(table, pa.array(np.where(sel, mag % scale, 0)))
-        out = pc.if_else(pa.array(sel), pc.binary_join_element_wise(whole, frac, ""), out)
-    neg = amount < 0
-    if neg.any():
-        out = pc.if_else(pa.array(neg), pc.binary_join_element_wise(pa.scalar("-"), out, ""), out)
     if missing is not None and np.any(missing):
-        out = pc.if_else(pa.array(np.asarray(missing, dtype=bool)), pa.scalar(None, pa.string()), out)
-    return out
+        keep = ~np.asarray(missing, dtype=bool)
+        return _spread(money(amount[keep], exps[keep]), keep)
+    n = len(amount)
+    if n == 0:
+        return pa.array([], type=pa.string())
+    neg = amount < 0
+    mag = np.abs(amount)
+    whole = mag // 10 ** exps
+    frac = mag - whole * 10 ** exps
+    digits = np.ones(n, dtype=np.int64)
+    top = int(whole.max())
+    power = 10
+    while power <= top:
+        digits += whole >= power
+        power *= 10
+    point = np.where(exps > 0, exps + 1, 0)
+    length = neg + digits + point
+    width = int(length.max())
+    if not _fits(n, width):
+        raise ValueError("too much money text for one array")
+    # Right-aligned in a byte matrix (zeros to the left), then the left padding squeezed out.
+    groups = np.unique(exps)
+    if len(groups) == 1:
+        mat = _money_matrix(whole, frac, int(groups[0]), width, int(digits.max()))
+    else:
+        mat = np.empty((n, width), dtype=np.uint8)
+        for e in groups.tolist():
+            sel = exps == e
+            mat[sel] = _money_matrix(whole[sel], frac[sel], e, width, int(digits[sel].max()))
+    start = width - length
+    if neg.any():
+        mat[np.flatnonzero(neg), start[neg]] = ord("-")
+    data = mat[np.arange(width)[None, :] >= start[:, None]]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(length, out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), None, 0)
+
+
+def _money_matrix(whole: np.ndarray, frac: np.ndarray, e: int, width: int, whole_digits: int) -> np.ndarray:
+    mat = np.full((len(whole), width), ord("0"), dtype=np.uint8)
+    col = width - 1
+    f = frac.copy()
+    for _ in range(e):
+        mat[:, col] = 48 + f % 10
+        f //= 10
+        col -= 1
+    if e:
+        mat[:, col] = ord(".")
+        col -= 1
+    w = whole.copy()
+    for _ in range(whole_digits):
+        mat[:, col] = 48 + w % 10
+        w //= 10
+        col -= 1
+    return mat
+
+
+def _spread(values: pa.Array, keep: np.ndarray) -> pa.Array:
+    """``values`` placed at the rows where ``keep``, null elsewhere (string arrays, no copy of text)."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if values.null_count:
+        raise ValueError("values to spread must have no nulls")
+    value_offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset: values.offset + len(values) + 1]
+    lengths = np.zeros(len(keep), dtype=np.int32)
+    lengths[keep] = np.diff(value_offsets)
+    offsets = np.full(len(keep) + 1, value_offsets[0] if len(value_offsets) else 0, dtype=np.int32)
+    offsets[1:] += np.cumsum(lengths, dtype=np.int32)
+    bitmap = pa.py_buffer(np.packbits(keep, bitorder="little"))
+    data = values.buffers()[2] or pa.py_buffer(b"")
+    return pa.StringArray.from_buffers(len(keep), pa.py_buffer(offsets), data, bitmap, int(len(keep) - keep.sum()))
 
 
 def timestamps(epoch_seconds: np.ndarray, offset_minutes: int = 0, missing: np.ndarray | None = None) -> pa.Array:
