@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from toolkit.tuning.sweep import SweepResult
@@ -35,7 +32,8 @@ def _uptake(result: SweepResult) -> Figure:
     t = result.table
     pct = t[t["bonus_type"] != "fixed"]
     fixed = t[t["bonus_type"] == "fixed"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
     for col, key, name in (("p_credit", "store_credit", "store credit"),
                            ("p_refund", "refund", "refund"), ("p_exchange", "exchange", "exchange")):
         ax.fill_between(pct["bonus_pct"], 100 * pct[f"{col}_low"], 100 * pct[f"{col}_high"],
@@ -61,7 +59,8 @@ def _net(result: SweepResult) -> Figure:
     t, rec, scale = result.table, result.recommendation, _scale(result)
     pct = t[t["bonus_type"] != "fixed"]
     fixed = t[t["bonus_type"] == "fixed"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
     lo, hi = rec["within_1pct_range_pct"]
     ax.axvspan(lo, hi, color="#fdb863", alpha=0.35, linewidth=0, label="within 1 % of the best")
     ax.fill_between(pct["bonus_pct"], pct["net_gain_vs_none_low_per_return_minor"] / scale,
@@ -99,7 +98,8 @@ def _net(result: SweepResult) -> Figure:
 def _tornado(result: SweepResult) -> Figure:
     t, scale = result.tornado.iloc[::-1], _scale(result)
     level = result.recommendation["recommended"]["level"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 0.45 * len(t) + 1.6), sharey=True)
+    fig = Figure(figsize=(10, 0.45 * len(t) + 1.6))
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
     y = range(len(t))
     base = float(t["gain_base_per_return_minor"].iloc[0]) / scale
     for ax, low, high, center, title in (
@@ -125,7 +125,7 @@ def _tornado(result: SweepResult) -> Figure:
 
 def make_figures(result: SweepResult) -> dict[str, Figure]:
     """``uptake``, ``net_benefit`` and ``tornado`` figures of a sweep."""
-    with plt.rc_context({"svg.hashsalt": "toolkit", "font.size": 9}):
+    with matplotlib.rc_context({"svg.hashsalt": "toolkit", "font.size": 9}):
         return {"uptake": _uptake(result), "net_benefit": _net(result),
                 "tornado": _tornado(result)}
 
@@ -137,10 +137,9 @@ def save_figures(result: SweepResult, folder: Path) -> list[str]:
         "png": {"Software": None},
         "svg": {"Date": None, "Creator": None},
     }
-    with plt.rc_context({"svg.hashsalt": "toolkit", "font.size": 9}):
+    with matplotlib.rc_context({"svg.hashsalt": "toolkit", "font.size": 9}):
         for name, fig in make_figures(result).items():
             for ext in ("png", "svg"):
                 fig.savefig(folder / f"{name}.{ext}", dpi=120, metadata=metadata[ext])
                 names.append(f"{name}.{ext}")
-            plt.close(fig)
     return names
