@@ -10,7 +10,7 @@ RETURNS ?= 20000
 SEED ?= 11
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lab notebooks bench clean
+.PHONY: help setup demo test lab notebooks strip bench clean
 
 help: ## List every target with one line on what it does
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -36,6 +36,9 @@ lab: $(STAMP) ## Start JupyterLab on notebooks/ with the project installed
 
 notebooks: $(STAMP) ## Execute every notebook into notebooks/_executed/ and export HTML beside it
 	$(PY) -m toolkit.notebooks
+
+strip: $(STAMP) ## Clear outputs an analyst saved into the committed notebooks
+	$(PY) -m toolkit.notebooks --strip
 
 bench: $(STAMP) ## Run the benchmarks and write bench/results.md (takes several minutes)
 	$(PY) -m bench
