@@ -63,7 +63,8 @@ def draw_name_picks(n: int, *, locale: str, seed: int,
 
 
 def customer_columns(
-    currency: np.ndarray,
+    currency_index: np.ndarray,
+    currencies: list[str],
     has_second_email: np.ndarray,
     created_at: np.ndarray,
     picks: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -75,7 +76,7 @@ def customer_columns(
 
     Parameters
     ----------
-    currency: ISO code per customer (object array).
+    currency_index: each customer's currency, an index into ``currencies`` (ISO codes).
     has_second_email: whether the customer also uses a second email.
     created_at: signup time, epoch seconds.
     picks: the name and domain indices from :func:`draw_name_picks`.
@@ -85,7 +86,7 @@ def customer_columns(
     (columns, email, second_email)
         The columns in contract text (Arrow strings), and the two email columns ("" when none).
     """
-    n = len(currency)
+    n = len(currency_index)
     firsts, lasts = name_pools(locale, seed)
     fi, li, di = picks
     first_arr = pa.array(np.asarray(firsts, dtype=object))
@@ -99,8 +100,8 @@ def customer_columns(
     email = text.join(fs, ".", ls, ".", num_text, "@", domain)
     second = text.join(ls, ".", fs, ".", num_text, "@" + SECOND_EMAIL_DOMAIN)
     second = pc.if_else(pa.array(has_second_email), second, pa.scalar(None, pa.string()))
-    uniq_cur, cur_idx = np.unique(np.asarray(currency, dtype=object), return_inverse=True)
-    country = [COUNTRY_OF.get(c, "US") for c in uniq_cur]
+    cur_idx = np.asarray(currency_index, dtype=np.int64)
+    country = [COUNTRY_OF.get(c, "US") for c in currencies]
     dial = pc.take(pa.array([_DIAL.get(c, "+1") for c in country], type=pa.string()), pa.array(cur_idx))
     phone = text.join(dial, "555", pc.utf8_lpad(num_text, 7, "0"))
     columns = {
@@ -111,7 +112,7 @@ def customer_columns(
         "second_email": second,
         "phone": phone,
         "country": pc.take(pa.array(country, type=pa.string()), pa.array(cur_idx)),
-        "currency": pc.take(pa.array(list(uniq_cur), type=pa.string()), pa.array(cur_idx)),
+        "currency": pc.take(pa.array(list(currencies), type=pa.string()), pa.array(cur_idx)),
         "created_at": text.timestamps(created_at),
     }
     return columns, email, pc.fill_null(second, "")

@@ -225,7 +225,7 @@ class _Typed:
     @cached_property
     def _customers(self) -> tuple[dict[str, pa.Array], pa.Array, pa.Array]:
         pop = self.pop
-        return customer_columns(self.cur_codes[pop.customer_currency], pop.customer_second_email,
+        return customer_columns(pop.customer_currency, list(pop.currencies), pop.customer_second_email,
                                 pop.customer_created_at, self.name_picks, locale=self.s.customer_locale,
                                 seed=self.s.seed)
 
@@ -646,12 +646,11 @@ def _returns_text(s, pop, return_id, row_order, email, second, cur_codes, order_
 
 def _enum_codes(column: np.ndarray, values: list[str]) -> np.ndarray:
     """Codes of an object column of enum strings, each one of ``values``."""
-    codes = np.full(len(column), -1, dtype=np.int64)
-    for k, v in enumerate(values):
-        codes[column == v] = k
-    if (codes < 0).any():
+    found, uniques = pd.factorize(column)  # hashing: one pass, no per-value comparisons
+    lookup = {v: k for k, v in enumerate(values)}
+    if any(u not in lookup for u in uniques):
         raise ValueError(f"values outside {values}")
-    return codes
+    return np.array([lookup[u] for u in uniques], dtype=np.int64)[found]
 
 
 def _enum_text(column: np.ndarray, values: list[str], row_order: np.ndarray) -> pa.Array:
@@ -717,7 +716,14 @@ def _notification_events(s, pop, cols, run, no_email, linked, n_cur,
     mail_idx = np.concatenate([p[2] for p in parts])
     ret = np.concatenate([p[3] for p in parts])
     ev = np.concatenate([p[4] for p in parts])
-    order = np.lexsort((ev, ret, t))
+    # Order by (time, return, event). Within equal (time, return) the rows are already in event
+    # order (stage rows, event -1, come first; credit rows follow in event order), so one stable
+    # sort on a combined key gives exactly that order, at a third of a three-key sort's cost.
+    span = n + 1
+    if len(t) and int(np.abs(t).max()) < (2**62) // span:
+        order = np.argsort(t * span + (ret + 1), kind="stable")
+    else:
+        order = np.lexsort((ev, ret, t))
     return t[order], tmpl[order], mail_idx[order], ret[order], ev[order]
 
 

@@ -22,7 +22,6 @@ _TIME_OF_DAY = pa.array(
     [f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
 )
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_TWO_DIGITS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).reshape(100, 2)
 _ALPHABET_BYTES = np.frombuffer(_ALPHABET.encode(), dtype=np.uint8)
 
 
@@ -43,16 +42,18 @@ def _fits(n: int, width: int) -> bool:
     return n * width < 2**31 - 1
 
 
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Non-negative integers as uint32 when they fit (division is much cheaper), else a copy."""
+    return values.astype(np.uint32) if not len(values) or int(values.max()) < 2**32 else values.copy()
+
+
 def _digits_into(mat: np.ndarray, start: int, values: np.ndarray, width: int) -> None:
     """Write ``values`` (non-negative, < 10**width) zero-padded into ``mat[:, start:start+width]``."""
-    v = values.copy()
-    col = start + width
-    while col - 2 >= start:  # two digits per pass, from a table of "00".."99"
-        mat[:, col - 2:col] = _TWO_DIGITS[v % 100]
-        v //= 100
-        col -= 2
-    if col > start:
-        mat[:, start] = 48 + v % 10
+    v = _narrow(values)
+    for col in range(start + width - 1, start - 1, -1):
+        q = v // 10
+        mat[:, col] = v - q * 10 + 48
+        v = q
 
 
 def to_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -139,18 +140,20 @@ def money(amount_minor: np.ndarray, currency_exponent: np.ndarray, missing: np.n
 def _money_matrix(whole: np.ndarray, frac: np.ndarray, e: int, width: int, whole_digits: int) -> np.ndarray:
     mat = np.full((len(whole), width), ord("0"), dtype=np.uint8)
     col = width - 1
-    f = frac.copy()
+    f = _narrow(frac)
     for _ in range(e):
-        mat[:, col] = 48 + f % 10
-        f //= 10
+        q = f // 10
+        mat[:, col] = f - q * 10 + 48
+        f = q
         col -= 1
     if e:
         mat[:, col] = ord(".")
         col -= 1
-    w = whole.copy()
+    w = _narrow(whole)
     for _ in range(whole_digits):
-        mat[:, col] = 48 + w % 10
-        w //= 10
+        q = w // 10
+        mat[:, col] = w - q * 10 + 48
+        w = q
         col -= 1
     return mat
 
@@ -197,6 +200,7 @@ def timestamps(epoch_seconds: np.ndarray, offset_minutes: int = 0, missing: np.n
     date_bytes = np.frombuffer("".join(dates).encode(), dtype=np.uint8).reshape(span, 10)
     mat = np.empty((len(t), 19 + len(suffix)), dtype=np.uint8)
     mat[:, :10] = date_bytes[day - first]
+    tod = tod.astype(np.uint32)
     hh, rest = np.divmod(tod, 3600)
     mm, ss = np.divmod(rest, 60)
     for col, char in ((10, "T"), (13, ":"), (16, ":")):
