@@ -512,7 +512,7 @@ def _collapse_duplicates(
         # Only rows whose key repeats can be duplicates: compare full content on those alone.
         # One hash pass in arrow settles the usual case (every key distinct).
         keys = arrow_text(text[spec.key])
-        if pc.count_distinct(keys).as_py() == len(keys):
+        if len(pc.unique(keys)) == len(keys):
             return text, 0
         candidates = text[spec.key].duplicated(keep=False).to_numpy(dtype=bool, copy=True)
     else:
@@ -637,7 +637,14 @@ def _parse_timestamps(text: pd.Series, zone: str) -> tuple[pd.Series, np.ndarray
     if empty.all():
         return result, bad, 0
     arr = arrow_text(text)
-    aware = pc.match_substring_regex(arr, _OFFSET_SUFFIX).to_numpy(zero_copy_only=False) & ~empty
+    # Most exports write UTC as "Z": a suffix test settles those; the regex runs on the rest.
+    zulu = pc.ends_with(arr, "Z").to_numpy(zero_copy_only=False)
+    aware = zulu.copy()
+    if not zulu[~empty].all():
+        rest = np.flatnonzero(~zulu & ~empty)
+        aware[rest] = pc.match_substring_regex(
+            arr.take(pa.array(rest)), _OFFSET_SUFFIX).to_numpy(zero_copy_only=False)
+    aware &= ~empty
     naive = ~aware & ~empty
     values = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     for mask, tz in ((aware, "UTC"), (naive, None)):

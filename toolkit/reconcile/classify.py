@@ -173,7 +173,7 @@ def classify(
     overdue = expects & (exp.due_us < as_of_us)
     frames: list[pd.DataFrame] = []
     pending = np.zeros(n, dtype=bool)
-    issued = {}
+    issued: list[np.ndarray] = []  # same-currency totals: refund kind, then bonus kind
     # Rule 1 for each kind of credit, on returns that expect credit.
     for kind_mask, expected, missing, mismatch, duplicate in (
         (refund, exp.expected_credit, BreakReason.MISSING_CREDIT,
@@ -184,7 +184,7 @@ def classify(
         scope = expects & (expected > 0)
         count = g.count(kind_mask)
         same_total = g.total(amount, kind_mask & same)
-        issued[missing] = same_total
+        issued.append(same_total)
         none = scope & (count == 0)
         pending |= none & ~overdue
         hit = np.flatnonzero(none & overdue)
@@ -275,8 +275,7 @@ def classify(
                           default=Link.NONE.value)
     state = ReturnState(
         outcome=outcome.astype(str), link=link_kind.astype(str),
-        issued_credit=issued[BreakReason.MISSING_CREDIT],
-        issued_bonus=issued[BreakReason.MISSING_BONUS],
+        issued_credit=issued[0], issued_bonus=issued[1],
         refund_ids=g.join(tids, li, refund), bonus_ids=g.join(tids, li, bonus), pending=pending,
     )
     return frames, state

@@ -99,8 +99,8 @@ def reconcile(
         breaks_text, typed = breaks_table(typed, R, L, exp, links, settings.issue_window_hours,
                                           as_of_us)
         return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
-        returns_text = returns_table(R, exp, state, return_reasons)
-        ledger_text = ledger_table(L, R, links, row_reasons, broken_rows)
+        returns_text, returns_order = returns_table(R, exp, state, return_reasons)
+        ledger_text, ledger_order = ledger_table(L, R, links, row_reasons, broken_rows)
         balances_text = balances_table(bal.wallets)
     with stage("summarizing"):
         effective = settings.to_json_dict()
@@ -109,7 +109,8 @@ def reconcile(
             settings=effective, as_of_us=as_of_us, returns_input=r_in, ledger_input=l_in,
             notifications_input=n_in, returns=R, ledger=L, exp=exp, links=links, state=state,
             typed_breaks=typed, breaks_text=breaks_text, returns_text=returns_text,
-            ledger_text=ledger_text, wallets=bal.wallets, zone=settings.timezone,
+            ledger_text=ledger_text, returns_order=returns_order, ledger_order=ledger_order,
+            wallets=bal.wallets, zone=settings.timezone,
         ))
     serious = typed["severity"].isin([Severity.HIGH.value, Severity.MEDIUM.value]).any()
     return ReconciliationResult(

@@ -26,7 +26,7 @@ from toolkit.contract import (
     Severity,
 )
 from toolkit.io.readers import InputTable
-from toolkit.io.text import arrow_text, is_in
+from toolkit.io.text import arrow_text
 from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.reconcile.balances import BUCKETS, liability
 from toolkit.reconcile.classify import ReturnState
@@ -57,6 +57,8 @@ class RunFacts:
     breaks_text: pd.DataFrame
     returns_text: pd.DataFrame
     ledger_text: pd.DataFrame
+    returns_order: np.ndarray  # input row of each returns.csv row
+    ledger_order: np.ndarray  # input row of each ledger.csv row
     wallets: pd.DataFrame
     zone: str
 
@@ -206,25 +208,25 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     equals what the outputs account for (see ``docs/reconcile.md``)."""
     rows: dict[str, Any] = {}
     ok = True
-    for name, table, text, key in (
-        ("returns", f.returns_input, f.returns_text, "return_id"),
-        ("ledger", f.ledger_input, f.ledger_text, "transaction_id"),
+    for name, table, text, order in (
+        ("returns", f.returns_input, f.returns_text, f.returns_order),
+        ("ledger", f.ledger_input, f.ledger_text, f.ledger_order),
     ):
         read = sum(x.rows for x in table.files)
-        ids = arrow_text(text[key])
-        repeated = len(ids) - pc.count_distinct(ids).as_py()
-        unknown = int((~is_in(text[key], table.frame[key])).sum())
+        # Each output row is made from the input row ``order`` names: every input row in
+        # exactly one output row iff ``order`` is a permutation of the input rows.
+        times = np.bincount(np.asarray(order, dtype=np.int64), minlength=table.rows)
         entry = {
             "read": read,
             "duplicates_collapsed": table.duplicates_collapsed,
             "input": table.rows,
             "output": len(text),
-            "output_ids_repeated": int(repeated),
-            "output_ids_not_in_input": unknown,
+            "input_rows_missing": int((times == 0).sum()),
+            "input_rows_repeated": int((times > 1).sum()),
         }
-        # Equal counts, no id twice and none invented: each input row is in exactly one row.
         entry["ok"] = bool(read - table.duplicates_collapsed == table.rows == len(text)
-                           and repeated == 0 and unknown == 0)
+                           == len(order) == len(times) and entry["input_rows_missing"] == 0
+                           and entry["input_rows_repeated"] == 0)
         ok &= entry["ok"]
         rows[name] = entry
 
@@ -254,45 +256,50 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     return {"ok": bool(ok), "rows": rows, "money": money}
 
 
-def _local_dates(us: np.ndarray, zone: str) -> np.ndarray:
-    stamps = pd.to_datetime(pd.Series(us, dtype=np.int64), unit="us", utc=True)
-    local = stamps.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("D")
-    return np.datetime_as_string(local.to_numpy(dtype="datetime64[D]"), unit="D").astype(object)
+def _local_days(us: np.ndarray, zone: str) -> np.ndarray:
+    """Day number (days since 1970-01-01) of each instant in the merchant's zone."""
+    stamps = pd.Series(pd.to_datetime(us, unit="us", utc=True))
+    if zone != "UTC":
+        stamps = stamps.dt.tz_convert(zone)
+    local = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
+    return local // 86_400_000_000
 
 
 def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
+    """Per currency and merchant-zone day: returns released, credit expected by release day,
+    and uncancelled linked credit and bonus by issue day (all grouped on integer keys)."""
     released = np.flatnonzero(f.exp.expects_credit)
     credited = np.flatnonzero(f.links.credited)
-    parts = [
-        pd.DataFrame({
-            "currency": f.returns["currency"].to_numpy(dtype=object)[released],
-            "date": _local_dates(f.exp.release_us[released], f.zone),
-            "returns_released": 1,
-            "credit_expected": f.exp.expected_credit[released],
-            "credit_issued": 0, "bonus_issued": 0,
-        }),
-        pd.DataFrame({
-            "currency": f.ledger["currency"].to_numpy(dtype=object)[credited],
-            "date": _local_dates(f.links.created_us[credited], f.zone),
-            "returns_released": 0, "credit_expected": 0,
-            "credit_issued": np.where(f.links.is_bonus[credited], 0,
-                                      f.ledger["amount"].to_numpy(dtype=np.int64)[credited]),
-            "bonus_issued": np.where(f.links.is_bonus[credited],
-                                     f.ledger["amount"].to_numpy(dtype=np.int64)[credited], 0),
-        }),
-    ]
-    frame = pd.concat(parts, ignore_index=True)
+    currencies = _currencies(f)
+    index = {c: i for i, c in enumerate(currencies)}
+    ret_ccy = _codes(f.returns["currency"], index)[released]
+    row_ccy = _codes(f.ledger["currency"], index)[credited]
+    day = np.concatenate([_local_days(f.exp.release_us[released], f.zone),
+                          _local_days(f.links.created_us[credited], f.zone)])
+    ccy = np.concatenate([ret_ccy, row_ccy])
+    amount = f.ledger["amount"].to_numpy(dtype=np.int64)[credited]
+    bonus = f.links.is_bonus[credited]
+    k = len(released)
+    values = np.zeros((len(day), 4), dtype=np.int64)
+    values[:k, 0] = 1
+    values[:k, 1] = f.exp.expected_credit[released]
+    values[k:, 2] = np.where(bonus, 0, amount)
+    values[k:, 3] = np.where(bonus, amount, 0)
     out: dict[str, list[dict[str, Any]]] = {}
-    if frame.empty:
+    if not len(day):
         return out
-    sums = frame.groupby(["currency", "date"], sort=True).sum()
-    for (c, day), row in sums.iterrows():
-        out.setdefault(str(c), []).append({
-            "date": str(day),
-            "returns_released": int(row["returns_released"]),
-            "credit_expected": _fmt(row["credit_expected"], c),
-            "credit_issued": _fmt(row["credit_issued"], c),
-            "bonus_issued": _fmt(row["bonus_issued"], c),
+    keys, inverse = np.unique(np.stack([ccy, day], axis=1), axis=0, return_inverse=True)
+    sums = np.zeros((len(keys), 4), dtype=np.int64)
+    np.add.at(sums, inverse.ravel(), values)
+    dates = np.datetime_as_string(keys[:, 1].astype("datetime64[D]"), unit="D")
+    for (c, _), date, row in zip(keys, dates, sums):
+        code = currencies[int(c)]
+        out.setdefault(code, []).append({
+            "date": str(date),
+            "returns_released": int(row[0]),
+            "credit_expected": _fmt(row[1], code),
+            "credit_issued": _fmt(row[2], code),
+            "bonus_issued": _fmt(row[3], code),
         })
     return out
 

@@ -10,6 +10,7 @@ split inputs give the same bytes. This module must never decide a break; it only
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -249,11 +250,19 @@ def _details(
 
 def _frame(columns: dict[str, pa.Array], order: np.ndarray | pa.Array | None = None
            ) -> pd.DataFrame:
-    """Text columns (arrow) as a pandas frame of ``str`` columns, rows in ``order``."""
-    table = pa.table(columns)
+    """Text columns (arrow) as a pandas frame of ``str`` columns, rows in ``order``.
+
+    Columns are gathered on two threads: arrow releases the GIL, and gathering millions of
+    strings is memory-bound work that two cores share well.
+    """
     if order is not None:
-        table = table.take(order)
-    return table.to_pandas()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            taken = list(pool.map(lambda col: col.take(order), columns.values()))
+        columns = dict(zip(columns, taken))
+    return pa.table(columns).to_pandas(types_mapper={pa.string(): _STR}.get)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def _flags(mask: np.ndarray) -> pa.Array:
@@ -262,8 +271,9 @@ def _flags(mask: np.ndarray) -> pa.Array:
 
 def returns_table(
     returns: pd.DataFrame, exp: Expectations, state: ReturnState, reasons: pa.Array
-) -> pd.DataFrame:
-    """``returns.csv`` as text, one row per input return, sorted by ``return_id``."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``returns.csv`` as text, one row per input return, sorted by ``return_id``; and the
+    input row of each output row (the conservation check verifies it is a permutation)."""
     exps = _exponents(returns["currency"])
     ids = arrow_text(returns["return_id"])
     columns = {
@@ -284,14 +294,16 @@ def returns_table(
         "expects_credit": _flags(exp.expects_credit),
         "link": pa.array(state.link, type=pa.string()),
     }
-    return _frame(columns, pc.sort_indices(ids))
+    order = pc.sort_indices(ids)
+    return _frame(columns, order), order.to_numpy()
 
 
 def ledger_table(
     ledger: pd.DataFrame, returns: pd.DataFrame, links: Links, reasons: pa.Array,
     broken: np.ndarray,
-) -> pd.DataFrame:
-    """``ledger.csv`` as text, one row per input row, sorted by (``created_date``, id)."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``ledger.csv`` as text, one row per input row, sorted by (``created_date``, id); and the
+    input row of each output row."""
     exps = _exponents(ledger["currency"])
     outcomes = [RowOutcome.INFORMATIONAL.value, RowOutcome.MATCHED.value, RowOutcome.BREAK.value]
     outcome = decode(np.select([broken, links.credited], [2, 1], default=0), outcomes)
@@ -315,7 +327,7 @@ def ledger_table(
     }
     keys = pa.table({"created": links.created_us, "tid": ids})
     order = pc.sort_indices(keys, sort_keys=[("created", "ascending"), ("tid", "ascending")])
-    return _frame(columns, order)
+    return _frame(columns, order), order.to_numpy()
 
 
 def balances_table(wallets: pd.DataFrame) -> pd.DataFrame:
