@@ -712,16 +712,19 @@ def _notification_events(s, pop, cols, run, no_email, linked, n_cur,
                            templates.index(Template.STORE_CREDIT_RECEIVED.value)),
                   keys // n_cur // 2 + n_cust * ((keys // n_cur) % 2), linked[credit], credit))
     t = np.concatenate([p[0] for p in parts])
-    tmpl = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    mail_idx = np.concatenate([p[2] for p in parts])
-    ret = np.concatenate([p[3] for p in parts])
-    ev = np.concatenate([p[4] for p in parts])
+    # Narrow codes and indices: a third of the bytes to move when the rows are put in order.
+    tmpl = np.concatenate([p[1] for p in parts]).astype(np.int8)
+    wide = max(n, n_cust * 2, len(kind)) >= 2**31
+    index = np.int64 if wide else np.int32
+    mail_idx = np.concatenate([p[2] for p in parts]).astype(index)
+    ret = np.concatenate([p[3] for p in parts]).astype(index)
+    ev = np.concatenate([p[4] for p in parts]).astype(index)
     # Order by (time, return, event). Within equal (time, return) the rows are already in event
     # order (stage rows, event -1, come first; credit rows follow in event order), so one stable
     # sort on a combined key gives exactly that order, at a third of a three-key sort's cost.
     span = n + 1
-    if len(t) and int(np.abs(t).max()) < (2**62) // span:
-        order = np.argsort(t * span + (ret + 1), kind="stable")
+    if len(t) and max(int(t.max()), -int(t.min())) < (2**62) // span:
+        order = np.argsort(t * span + (ret.astype(np.int64) + 1), kind="stable")
     else:
         order = np.lexsort((ev, ret, t))
     return t[order], tmpl[order], mail_idx[order], ret[order], ev[order]
