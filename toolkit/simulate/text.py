@@ -1,8 +1,10 @@
 """Turning the simulator's integer columns into the contract's text, fast.
 
-Ids, money and timestamps for millions of rows are built with pyarrow compute kernels and lookup
-tables (two-digit fractions, dates, times of day), never with per-row Python. The results are
-pandas ``str`` columns backed by Arrow, so writing them out is cheap too.
+Ids, codes, timestamps and money for millions of rows are laid out as numpy byte matrices (one
+row per value: digits by integer division, dates from a per-day table) and handed to Arrow as
+string arrays without copying; money is right-aligned and its padding squeezed out. Nothing here
+runs Python per row. Arrow string arrays go to the CSV writer as they are, or become pandas
+``str`` columns (``to_series``).
 
 This module only formats; it must never decide a value.
 """
@@ -13,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
 
 __all__ = ["codes", "ids", "join", "money", "timestamps", "to_series"]
 
