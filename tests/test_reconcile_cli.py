@@ -97,6 +97,17 @@ def test_refused_input_exits_2_with_the_rows_named_and_writes_nothing(tmp_path):
                                                            "returns.csv", "run"]
 
 
+def test_problems_of_both_inputs_are_reported_together(tmp_path, capsys):
+    (tmp_path / "returns.csv").write_text(GOOD_RETURNS.replace("USD,50.00,0", "USD,fifty,0"))
+    (tmp_path / "ledger.csv").write_text(GOOD_LEDGER.replace("2026-03-09T11:00:00Z", "soon"))
+    status = main(["reconcile", "--returns", str(tmp_path / "returns.csv"), "--ledger",
+                   str(tmp_path / "ledger.csv"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "column 'return_total': not an amount" in err
+    assert "column 'created_date': not an ISO 8601 timestamp" in err
+
+
 def test_missing_required_column_is_refused_with_exit_2(tmp_path, capsys):
     (tmp_path / "returns.csv").write_text(GOOD_RETURNS.replace(",currency", ",money_code", 1))
     (tmp_path / "ledger.csv").write_text(GOOD_LEDGER)

@@ -7,6 +7,7 @@ write files (that is :meth:`ReconciliationResult.write`) nor print to stdout.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, InputError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
-from toolkit.io.text import decode, join_groups
+from toolkit.io.text import join_groups
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -77,10 +78,7 @@ def reconcile(
     if settings is None:
         settings = load_settings(config)
     with stage("reading inputs"):
-        r_in = returns if isinstance(returns, InputTable) else read_returns(returns, settings)
-        l_in = ledger if isinstance(ledger, InputTable) else read_ledger(ledger, settings)
-        n_in = notifications if notifications is None or isinstance(notifications, InputTable) \
-            else read_notifications(notifications, settings)
+        r_in, l_in, n_in = _read_all(returns, ledger, notifications, settings)
     R, L = r_in.frame, l_in.frame
     as_of_us = resolve_as_of(as_of if as_of is not None else settings.as_of, settings, R, L)
 
@@ -99,9 +97,13 @@ def reconcile(
         breaks_text, typed = breaks_table(typed, R, L, exp, links, settings.issue_window_hours,
                                           as_of_us)
         return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
-        returns_text, returns_order = returns_table(R, exp, state, return_reasons)
-        ledger_text, ledger_order = ledger_table(L, R, links, row_reasons, broken_rows)
-        balances_text = balances_table(bal.wallets)
+        # The three tables are independent, and their arrow kernels release the GIL.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            ledger_job = pool.submit(ledger_table, L, R, links, row_reasons, broken_rows)
+            returns_job = pool.submit(returns_table, R, exp, state, return_reasons)
+            balances_text = balances_table(bal.wallets)
+            returns_text, returns_order = returns_job.result()
+            ledger_text, ledger_order = ledger_job.result()
     with stage("summarizing"):
         effective = settings.to_json_dict()
         effective["as_of"] = iso_utc(np.array([as_of_us]))[0]
@@ -117,6 +119,33 @@ def reconcile(
         breaks=breaks_text, returns=returns_text, ledger=ledger_text, balances=balances_text,
         summary=summary, exit_status=int(bool(serious)), typed_breaks=typed,
     )
+
+
+def _read_all(
+    returns: Source | InputTable, ledger: Source | InputTable,
+    notifications: Source | InputTable | None, settings: ReconcileSettings,
+) -> tuple[InputTable, InputTable, InputTable | None]:
+    """Read the inputs side by side (arrow parsing releases the GIL) and refuse them together:
+    one :class:`InputError` lists the problems of every input, not only the first one's."""
+    def read(source: Source | InputTable | None, reader) -> InputTable | None:
+        if source is None or isinstance(source, InputTable):
+            return source
+        return reader(source, settings)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(read, source, reader) for source, reader in (
+            (returns, read_returns), (ledger, read_ledger), (notifications, read_notifications))]
+    problems = []
+    tables = []
+    for future in futures:
+        try:
+            tables.append(future.result())
+        except InputError as exc:
+            problems.extend(exc.problems)
+            tables.append(None)
+    if problems:
+        raise InputError(problems)
+    return tables[0], tables[1], tables[2]
 
 
 def resolve_as_of(
@@ -151,7 +180,8 @@ def resolve_as_of(
 
 
 def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, np.ndarray]:
-    """``|``-joined reasons per return (return-keyed) and per ledger row (any naming it)."""
+    """``|``-joined reasons per return (return-keyed) and per ledger row (any naming it), as
+    dictionary arrays (few distinct texts, cheap to put in order)."""
     reason = typed["reason"].to_numpy(dtype=object)
     order = np.array([REASON_ORDER[x] for x in reason], dtype=np.int64)
     by_return = np.array([BREAK_KEY[BreakReason(x)] == "return" for x in reason], dtype=bool)
@@ -170,7 +200,7 @@ def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, n
                                         return_inverse=True)
             names += [str(c) for c in combos]
             codes[owners] = inverse + 1
-        return decode(codes, names)
+        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, type=pa.string()))
 
     broken = np.zeros(m, dtype=bool)
     broken[li[li != NO]] = True

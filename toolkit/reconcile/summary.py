@@ -288,11 +288,12 @@ def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     if not len(day):
         return out
-    keys, inverse = np.unique(np.stack([ccy, day], axis=1), axis=0, return_inverse=True)
+    span = int(day.max() - day.min()) + 1
+    keys, inverse = np.unique(ccy * span + (day - day.min()), return_inverse=True)
     sums = np.zeros((len(keys), 4), dtype=np.int64)
     np.add.at(sums, inverse.ravel(), values)
-    dates = np.datetime_as_string(keys[:, 1].astype("datetime64[D]"), unit="D")
-    for (c, _), date, row in zip(keys, dates, sums):
+    dates = np.datetime_as_string((keys % span + day.min()).astype("datetime64[D]"), unit="D")
+    for c, date, row in zip(keys // span, dates, sums):
         code = currencies[int(c)]
         out.setdefault(code, []).append({
             "date": str(date),

@@ -248,17 +248,8 @@ def _details(
     return out
 
 
-def _frame(columns: dict[str, pa.Array], order: np.ndarray | pa.Array | None = None
-           ) -> pd.DataFrame:
-    """Text columns (arrow) as a pandas frame of ``str`` columns, rows in ``order``.
-
-    Columns are gathered on two threads: arrow releases the GIL, and gathering millions of
-    strings is memory-bound work that two cores share well.
-    """
-    if order is not None:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            taken = list(pool.map(lambda col: col.take(order), columns.values()))
-        columns = dict(zip(columns, taken))
+def _frame(columns: dict[str, pa.Array]) -> pd.DataFrame:
+    """Text columns (arrow) as a pandas frame of ``str`` columns."""
     return pa.table(columns).to_pandas(types_mapper={pa.string(): _STR}.get)
 
 
@@ -269,33 +260,62 @@ def _flags(mask: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), "true", "false")
 
 
+def _gather(columns: dict[str, object], order: np.ndarray) -> dict[str, pa.Array]:
+    """Text columns in ``order``, gathered on two threads (arrow releases the GIL)."""
+    indices = pa.array(order)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        taken = list(pool.map(lambda col: arrow_text(col).take(indices), columns.values()))
+    return dict(zip(columns, taken))
+
+
+def _few(column: object, order: np.ndarray) -> pa.Array:
+    """A column of few distinct values (enums, currencies) in ``order``: its dictionary codes
+    are gathered instead of its strings."""
+    encoded = pc.dictionary_encode(arrow_text(column))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return decode(encoded.indices.to_numpy(zero_copy_only=False)[order],
+                  encoded.dictionary.to_pylist())
+
+
+def _in_order(values: pa.Array | pa.DictionaryArray, order: np.ndarray) -> pa.Array:
+    taken = values.take(pa.array(order))
+    return taken.cast(pa.string()) if pa.types.is_dictionary(taken.type) else taken
+
+
 def returns_table(
     returns: pd.DataFrame, exp: Expectations, state: ReturnState, reasons: pa.Array
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """``returns.csv`` as text, one row per input return, sorted by ``return_id``; and the
-    input row of each output row (the conservation check verifies it is a permutation)."""
-    exps = _exponents(returns["currency"])
-    ids = arrow_text(returns["return_id"])
+    input row of each output row (the conservation check verifies it is a permutation).
+
+    Rows are put in order first, on integers and codes, and formatted after: gathering millions
+    of finished strings is what costs.
+    """
+    o = pc.sort_indices(arrow_text(returns["return_id"])).to_numpy()
+    exps = _exponents(returns["currency"])[o]
+    text = _gather({"return_id": returns["return_id"], "customer_email": returns["customer_email"],
+                    "refund_credit_ids": state.refund_ids, "bonus_credit_ids": state.bonus_ids},
+                   o)
     columns = {
-        "return_id": ids,
-        "outcome": pa.array(state.outcome, type=pa.string()),
-        "reasons": reasons,
-        "refund_credit_ids": state.refund_ids,
-        "bonus_credit_ids": state.bonus_ids,
-        "expected_credit": format_minor_arrow(exp.expected_credit, exps),
-        "issued_credit": format_minor_arrow(state.issued_credit, exps),
-        "expected_bonus": format_minor_arrow(exp.expected_bonus, exps),
-        "issued_bonus": format_minor_arrow(state.issued_bonus, exps),
-        "currency": arrow_text(returns["currency"]),
-        "status": arrow_text(returns["status"]),
-        "resolution_type": arrow_text(returns["resolution_type"]),
-        "customer_email": arrow_text(returns["customer_email"]),
-        "release_time": iso_utc_arrow(exp.release_us),
-        "expects_credit": _flags(exp.expects_credit),
-        "link": pa.array(state.link, type=pa.string()),
+        "return_id": text["return_id"],
+        "outcome": pa.array(state.outcome[o], type=pa.string()),
+        "reasons": _in_order(reasons, o),
+        "refund_credit_ids": text["refund_credit_ids"],
+        "bonus_credit_ids": text["bonus_credit_ids"],
+        "expected_credit": format_minor_arrow(exp.expected_credit[o], exps),
+        "issued_credit": format_minor_arrow(state.issued_credit[o], exps),
+        "expected_bonus": format_minor_arrow(exp.expected_bonus[o], exps),
+        "issued_bonus": format_minor_arrow(state.issued_bonus[o], exps),
+        "currency": _few(returns["currency"], o),
+        "status": _few(returns["status"], o),
+        "resolution_type": _few(returns["resolution_type"], o),
+        "customer_email": text["customer_email"],
+        "release_time": iso_utc_arrow(exp.release_us[o]),
+        "expects_credit": _flags(exp.expects_credit[o]),
+        "link": pa.array(state.link[o], type=pa.string()),
     }
-    order = pc.sort_indices(ids)
-    return _frame(columns, order), order.to_numpy()
+    return _frame(columns), o
 
 
 def ledger_table(
@@ -303,31 +323,34 @@ def ledger_table(
     broken: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """``ledger.csv`` as text, one row per input row, sorted by (``created_date``, id); and the
-    input row of each output row."""
-    exps = _exponents(ledger["currency"])
-    outcomes = [RowOutcome.INFORMATIONAL.value, RowOutcome.MATCHED.value, RowOutcome.BREAK.value]
-    outcome = decode(np.select([broken, links.credited], [2, 1], default=0), outcomes)
+    input row of each output row. Ordered on integers first, formatted after."""
     ids = arrow_text(ledger["transaction_id"])
-    columns = {
-        "transaction_id": ids,
-        "role": decode(links.role, [r.value for r in ROLES]),
-        "return_id": _pick(returns["return_id"], links.ret),
-        "link": decode(links.link, [k.value for k in LINKS]),
-        "outcome": outcome,
-        "created_date": iso_utc_arrow(links.created_us),
-        "wallet_id": arrow_text(ledger["wallet_id"]),
-        "customer_email": arrow_text(ledger["customer_email"]),
-        "type": arrow_text(ledger["type"]),
-        "operation_type": arrow_text(ledger["operation_type"]),
-        "amount": format_minor_arrow(ledger["amount"].to_numpy(dtype=np.int64), exps),
-        "signed_amount": format_minor_arrow(links.signed, exps),
-        "currency": arrow_text(ledger["currency"]),
-        "cancelled": _flags(links.cancelled),
-        "reasons": reasons,
-    }
     keys = pa.table({"created": links.created_us, "tid": ids})
-    order = pc.sort_indices(keys, sort_keys=[("created", "ascending"), ("tid", "ascending")])
-    return _frame(columns, order), order.to_numpy()
+    o = pc.sort_indices(keys, sort_keys=[("created", "ascending"), ("tid", "ascending")]
+                        ).to_numpy()
+    exps = _exponents(ledger["currency"])[o]
+    outcomes = [RowOutcome.INFORMATIONAL.value, RowOutcome.MATCHED.value, RowOutcome.BREAK.value]
+    outcome = np.select([broken, links.credited], [2, 1], default=0)[o]
+    text = _gather({"transaction_id": ids, "wallet_id": ledger["wallet_id"],
+                    "customer_email": ledger["customer_email"]}, o)
+    columns = {
+        "transaction_id": text["transaction_id"],
+        "role": decode(links.role[o], [r.value for r in ROLES]),
+        "return_id": _pick(returns["return_id"], links.ret[o]),
+        "link": decode(links.link[o], [k.value for k in LINKS]),
+        "outcome": decode(outcome, outcomes),
+        "created_date": iso_utc_arrow(links.created_us[o]),
+        "wallet_id": text["wallet_id"],
+        "customer_email": text["customer_email"],
+        "type": _few(ledger["type"], o),
+        "operation_type": _few(ledger["operation_type"], o),
+        "amount": format_minor_arrow(ledger["amount"].to_numpy(dtype=np.int64)[o], exps),
+        "signed_amount": format_minor_arrow(links.signed[o], exps),
+        "currency": _few(ledger["currency"], o),
+        "cancelled": _flags(links.cancelled[o]),
+        "reasons": _in_order(reasons, o),
+    }
+    return _frame(columns), o
 
 
 def balances_table(wallets: pd.DataFrame) -> pd.DataFrame:
