@@ -12,11 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from toolkit.progress import stage
 
-__all__ = ["compare_with_truth", "configure", "run"]
+__all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,27 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tune", action="store_true", help="skip the bonus sweep")
 
 
-def compare_with_truth(breaks: pd.DataFrame, truth: pd.DataFrame) -> tuple[int, int, int]:
-    """Compare found breaks with planted ones as sets of (reason, return_id, transaction_id).
-
-    Returns
-    -------
-    (agreed, missed, extra): planted and found, planted but not found, found but not planted.
-    """
-    cols = ["reason", "return_id", "transaction_id"]
-
-    def keys(frame: pd.DataFrame) -> set[tuple[str, str, str]]:
-        f = frame.loc[:, cols].astype("string").fillna("")
-        return set(map(tuple, f.itertuples(index=False, name=None)))
-
-    found, planted = keys(breaks), keys(truth)
-    return len(found & planted), len(planted - found), len(found - planted)
-
-
 def run(args: argparse.Namespace) -> int:
     from toolkit.reconcile import reconcile
     from toolkit.reconcile.summary_text import format_summary
-    from toolkit.simulate import simulate_returns
+    from toolkit.simulate import compare_with_truth, simulate_returns
 
     out: Path = args.out
     sim_dir, run_dir, tune_dir = out / "simulation", out / "reconcile", out / "tuning"

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from toolkit.errors import ConfigError
 from toolkit.money import exponent, round_half_up
 
-__all__ = ["ColumnMap", "ReconcileSettings", "load_settings", "read_toml"]
+__all__ = ["ColumnMap", "ReconcileSettings", "load_settings", "read_toml", "validation_message"]
 
 
 class ColumnMap(BaseModel):
@@ -105,7 +105,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
 
 
-def _validation_message(source: str, exc: ValidationError) -> str:
+def validation_message(source: str, exc: ValidationError) -> str:
+    """Every problem pydantic found in ``source``, one line each, for a :class:`ConfigError`."""
     lines = [f"{source}: {len(exc.errors())} problem(s)"]
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
@@ -141,4 +142,4 @@ def load_settings(
     try:
         return ReconcileSettings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(source, exc)) from None
+        raise ConfigError(validation_message(source, exc)) from None

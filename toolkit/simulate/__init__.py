@@ -8,5 +8,8 @@ the contract's files as text; ``Simulation.write`` puts them in a folder with ``
 
 from toolkit.simulate.scenario import FaultRates, Scenario, load_scenario
 from toolkit.simulate.simulation import Simulation, simulate_returns
+from toolkit.simulate.truth import compare_with_truth
 
-__all__ = ["FaultRates", "Scenario", "Simulation", "load_scenario", "simulate_returns"]
+__all__ = [
+    "FaultRates", "Scenario", "Simulation", "compare_with_truth", "load_scenario", "simulate_returns",
+]

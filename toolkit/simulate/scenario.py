@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from toolkit.contract import BonusType
 from toolkit.errors import ConfigError
 from toolkit.money import CURRENCY_EXPONENTS, exponent, round_half_up
-from toolkit.settings import read_toml
+from toolkit.settings import read_toml, validation_message
 from toolkit.tuning.choice import ChoiceCoefficients
 
 __all__ = ["CurrencyMix", "FaultRates", "Scenario", "default_scenario_path", "load_scenario"]
@@ -276,14 +276,6 @@ def default_scenario_path() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
 
 
-def _message(source: str, exc: ValidationError) -> str:
-    lines = [f"{source}: {len(exc.errors())} problem(s)"]
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']} (got {err.get('input')!r})")
-    return "\n".join(lines)
-
-
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read a scenario TOML file (default: the packaged one) and apply keyword overrides.
 
@@ -307,4 +299,4 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_message(str(p), exc)) from None
+        raise ConfigError(validation_message(str(p), exc)) from None

@@ -11,12 +11,13 @@ This module records breaks; it must never change an event.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from toolkit.contract import BreakReason as R
 from toolkit.simulate.faults import FaultPlan
 from toolkit.simulate.workflow import Expectations, Issued
 
-__all__ = ["LINKED", "TruthRows", "balance_truth", "planted_truth"]
+__all__ = ["LINKED", "TruthRows", "balance_truth", "compare_with_truth", "planted_truth"]
 
 #: return index meaning "the return the event is linked to"
 LINKED = -2
@@ -101,3 +102,20 @@ def balance_truth(wallet: np.ndarray, amount_signed: np.ndarray, balance: np.nda
     expected = prev + amount_signed
     brk = ~first & (expected != balance)
     return np.flatnonzero(brk), np.flatnonzero(balance < 0)
+
+
+def compare_with_truth(breaks: pd.DataFrame, truth: pd.DataFrame) -> tuple[int, int, int]:
+    """Compare found breaks with planted ones as sets of (reason, return_id, transaction_id).
+
+    Returns
+    -------
+    (agreed, missed, extra): planted and found, planted but not found, found but not planted.
+    """
+    cols = ["reason", "return_id", "transaction_id"]
+
+    def keys(frame: pd.DataFrame) -> set[tuple[str, str, str]]:
+        f = frame.loc[:, cols].astype("string").fillna("")
+        return set(map(tuple, f.itertuples(index=False, name=None)))
+
+    found, planted = keys(breaks), keys(truth)
+    return len(found & planted), len(planted - found), len(found - planted)
