@@ -27,6 +27,8 @@ def _arrow_text_table(frame: pd.DataFrame):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if any(ch in str(name) for name in frame.columns for ch in ',"\r\n'):
+        return None  # a header that needs quoting: only pandas quotes headers
     arrays = []
     for name in frame.columns:
         col = frame[name]
