@@ -4,7 +4,7 @@ their results into ``bench/results.md`` and ``bench/results.json``.
 An area is a module ``bench/bench_<area>.py`` with a ``main()`` that writes
 ``bench/results/<area>.json`` (a list of ``{"benchmark", "metric", "value", "unit", "target",
 "ok"}``) and ``bench/results/<area>.md`` (its own section). ``python -m bench AREA ...`` runs only
-those areas.
+those areas; ``python -m bench --collect`` only gathers the areas' latest results.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ AREAS = ("simulate", "reconcile", "report", "tuning")
 
 
 def main(argv: list[str]) -> int:
-    areas = [a for a in argv if a in AREAS] or list(AREAS)
+    unknown = [a for a in argv if a not in AREAS and a != "--collect"]
+    if unknown:
+        print(f"bench: unknown area(s) {unknown}; areas are {', '.join(AREAS)}", file=sys.stderr)
+        return 2
+    areas = [] if "--collect" in argv else [a for a in argv if a in AREAS] or list(AREAS)
     (HERE / "results").mkdir(exist_ok=True)
     failed = []
     for area in areas:
