@@ -8,8 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.io.readers import _parse_money
-from toolkit.io.text import format_minor_arrow, iso_utc_arrow, join_groups, write_csv_text
-from toolkit.money import CURRENCY_EXPONENTS, MoneyParseError, format_minor, parse_money
+from toolkit.io.text import iso_utc_arrow, join_groups, write_csv_text
+from toolkit.money import (
+    CURRENCY_EXPONENTS,
+    MoneyParseError,
+    format_minor,
+    format_minor_arrow,
+    parse_money,
+)
 
 CODES = sorted(CURRENCY_EXPONENTS)
 amounts = st.integers(-(10**15), 10**15)

@@ -5,6 +5,12 @@ currency's minor units (cents for USD, yen for JPY, fils for KWD). ``Decimal`` a
 text becomes money (:func:`parse_money`, :func:`parse_money_column`) and where money becomes text
 (:func:`format_minor`, :func:`format_minor_column`). No float ever holds money.
 
+Whole columns are converted without a Python object per value: :func:`parse_money_arrow` reads
+the canonical shape (``-?digits[.digits]``) with arrow kernels and hands every other shape to the
+scalar :func:`parse_money`; :func:`format_minor_arrow` writes the bytes of :func:`format_minor`
+with integer arithmetic in arrow. The scalar functions are the reference the column functions are
+tested against, value for value.
+
 Every rounding in the toolkit goes through :func:`round_half_up` (scalar) or
 :func:`round_half_up_array` (vectorized): ties round away from zero, exactly like
 ``Decimal.quantize(..., rounding=ROUND_HALF_UP)``.
@@ -19,15 +25,19 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "CURRENCY_EXPONENTS",
     "MoneyParseError",
     "exponent",
     "format_minor",
+    "format_minor_arrow",
     "format_minor_column",
     "minor_from_decimal",
     "parse_money",
+    "parse_money_arrow",
     "parse_money_column",
     "round_half_up",
     "round_half_up_array",
@@ -44,6 +54,8 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 _SYMBOLS = "$€£¥₩"
+#: The shape read by arrow kernels; at most 15 + 3 digits, so it always fits an int64.
+_CANONICAL = r"^-?\d{1,15}(\.\d*)?$"
 
 
 class MoneyParseError(ValueError):
@@ -160,6 +172,87 @@ def parse_money(text: str, currency: str) -> int:
     return -minor if negative else minor
 
 
+def _arrow_text(values: object) -> pa.Array:
+    """One arrow string array, missing values as ``""``."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        if isinstance(values, pd.Series):
+            try:
+                values = pa.array(values.array)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                values = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        else:
+            values = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    return values.fill_null("") if values.null_count else values
+
+
+def parse_money_arrow(
+    text: pa.Array | pd.Series, currency: pa.Array | pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorized :func:`parse_money` over arrow (or pandas) columns of text and currency codes.
+
+    The canonical shape (``-?digits[.digits]`` with no more decimals than the currency has) is
+    converted by arrow kernels; every other non-empty text in a known currency goes to
+    :func:`parse_money`, so the result is the scalar function's, value for value.
+
+    Parameters
+    ----------
+    text: the amounts as written (missing counts as empty); not trimmed here.
+    currency: ISO 4217 codes, one per row, as given (upper case expected).
+
+    Returns
+    -------
+    (minor, bad, parsed)
+        ``minor``: ``int64`` minor units (``0`` where nothing was parsed); ``bad``: the text is
+        not money in its row's (known) currency; ``parsed``: a value was read (not empty, not
+        bad, currency known).
+
+    Example
+    -------
+    >>> minor, bad, parsed = parse_money_arrow(pa.array(["1.5", "x", ""]), pa.array(["USD"] * 3))
+    >>> minor.tolist(), bad.tolist(), parsed.tolist()
+    ([150, 0, 0], [False, True, False], [True, False, False])
+    """
+    arr = _arrow_text(text)
+    ccy = _arrow_text(currency)
+    n = len(arr)
+    encoded = pc.dictionary_encode(ccy)
+    table = np.array([CURRENCY_EXPONENTS.get(c, -1) for c in encoded.dictionary.to_pylist()]
+                     + [-1], dtype=np.int64)
+    exps = table[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    known = exps >= 0
+    exps = np.maximum(exps, 0)
+    empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+    canonical = pc.match_substring_regex(arr, _CANONICAL).to_numpy(zero_copy_only=False)
+    dot = pc.find_substring(arr, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+    frac_len = np.where(dot >= 0, length - dot - 1, 0)
+    fast = canonical & known & (frac_len <= exps)
+    out = np.zeros(n, dtype=np.int64)
+    if fast.any():
+        idx = np.flatnonzero(fast)
+        digits = pc.replace_substring(arr.take(pa.array(idx)), ".", "")
+        digits = pc.if_else(pc.equal(digits, "-"), "0", digits)
+        out[idx] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False) * (
+            10 ** (exps[idx] - frac_len[idx]))
+    bad = np.zeros(n, dtype=bool)
+    slow = np.flatnonzero(~fast & ~empty & known)
+    if len(slow):
+        # Every other shape ("$1,234.50", "(20.00)", "1200.00" JPY) is rare: the scalar rules.
+        rows = pa.array(slow)
+        for i, t, c in zip(slow, arr.take(rows).to_pylist(), ccy.take(rows).to_pylist()):
+            try:
+                out[i] = parse_money(t, c)
+            except MoneyParseError:
+                bad[i] = True
+    return out, bad, known & ~empty & ~bad
+
+
 def parse_money_column(text: pd.Series, currency: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorized :func:`parse_money` over a column of text and a column of currency codes.
 
@@ -168,61 +261,16 @@ def parse_money_column(text: pd.Series, currency: pd.Series) -> tuple[pd.Series,
     (minor, bad)
         ``minor`` is a nullable ``Int64`` series (``<NA>`` where the text was empty);
         ``bad`` is a boolean mask of rows whose text is not money in their currency (or whose
-        currency is unknown). The canonical shape (``-?digits[.digits]``) is parsed without
-        leaving numpy; anything else falls back to :func:`parse_money` row by row.
+        currency is unknown). Built on :func:`parse_money_arrow`.
     """
     text = text.astype("string").str.strip()
     currency = currency.astype("string").str.strip().str.upper()
-    n = len(text)
-    out = np.zeros(n, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
+    minor, bad, parsed = parse_money_arrow(text, currency)
     empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
-    exps = currency.map(CURRENCY_EXPONENTS).astype("Float64")
-    unknown_ccy = exps.isna().to_numpy(dtype=bool) & ~empty
-    bad |= unknown_ccy
-    exp_arr = exps.fillna(0).to_numpy(dtype=np.int64)
-
-    simple = text.str.fullmatch(r"-?\d{1,15}(\.\d*)?").fillna(False).to_numpy(dtype=bool)
-    simple &= ~empty & ~unknown_ccy
-    if simple.any():
-        idx = np.flatnonzero(simple)
-        s = text.iloc[idx]
-        neg = s.str.startswith("-").to_numpy(dtype=bool)
-        parts = s.str.lstrip("-").str.split(".", n=1, expand=True, regex=False)
-        whole = parts[0].astype("int64").to_numpy()
-        frac = (
-            parts[1].fillna("") if parts.shape[1] > 1 else pd.Series("", index=s.index, dtype="string")
-        ).astype("string")
-        e = exp_arr[idx]
-        frac_len = frac.str.len().to_numpy(dtype=np.int64)
-        excess = frac_len > e
-        # Trailing zeros beyond the exponent are harmless ("1200.00" JPY); other digits are not.
-        if excess.any():
-            ex_idx = np.flatnonzero(excess)
-            tail_ok = np.array(
-                [frac.iloc[i][e[i]:].strip("0") == "" for i in ex_idx], dtype=bool
-            )
-            bad[idx[ex_idx[~tail_ok]]] = True
-        frac_val = np.zeros(len(idx), dtype=np.int64)
-        for k in np.unique(e):
-            if k == 0:
-                continue
-            sel = e == k
-            digits = frac[sel].str.slice(0, int(k)).str.pad(int(k), side="right", fillchar="0")
-            frac_val[sel] = digits.astype("int64").to_numpy()
-        minor = whole * (10 ** e) + frac_val
-        out[idx] = np.where(neg, -minor, minor)
-
-    rest = np.flatnonzero(~simple & ~empty & ~unknown_ccy)
-    cur_list = currency.tolist()
-    txt_list = text.tolist()
-    for i in rest:
-        try:
-            out[i] = parse_money(txt_list[i], cur_list[i])
-        except MoneyParseError:
-            bad[i] = True
-    result = pd.Series(out, index=text.index, dtype="Int64")
-    result[empty | bad] = pd.NA
+    unknown_ccy = ~currency.isin(list(CURRENCY_EXPONENTS)).fillna(False).to_numpy(dtype=bool)
+    bad |= unknown_ccy & ~empty
+    result = pd.Series(minor, index=text.index, dtype="Int64")
+    result[~parsed] = pd.NA
     return result, pd.Series(bad, index=text.index)
 
 
@@ -233,28 +281,56 @@ def format_minor(amount_minor: int, currency: str) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-e), rounding=ROUND_HALF_UP):f}"
 
 
+def format_minor_arrow(
+    minor: np.ndarray, exponents: np.ndarray, missing: np.ndarray | None = None
+) -> pa.Array:
+    """Minor units as contract money text, a whole column at once (the bytes of
+    :func:`format_minor`, integer arithmetic only): ``123450`` with exponent 2 -> ``"1234.50"``.
+
+    Parameters
+    ----------
+    minor: ``int64`` amounts.
+    exponents: the currency exponent of each amount (``0``, ``2`` or ``3``).
+    missing: where the amount is empty (written ``""``).
+
+    Example
+    -------
+    >>> format_minor_arrow(np.array([-5, 1200]), np.array([2, 0])).to_pylist()
+    ['-0.05', '1200']
+    """
+    minor = np.asarray(minor, dtype=np.int64)
+    exponents = np.asarray(exponents, dtype=np.int64)
+    magnitude = np.abs(minor)
+    scale = 10 ** exponents
+    whole = pc.cast(pa.array(magnitude // scale), pa.string())
+    text = whole
+    for e in np.unique(exponents):
+        if e == 0:
+            continue
+        frac = pc.utf8_lpad(pc.cast(pa.array(magnitude % scale), pa.string()), int(e), "0")
+        joined = pc.binary_join_element_wise(whole, frac, ".")
+        text = pc.if_else(pa.array(exponents == e), joined, text)
+    text = pc.if_else(pa.array(minor < 0), pc.binary_join_element_wise("-", text, ""), text)
+    if missing is not None and np.any(missing):
+        text = pc.if_else(pa.array(np.asarray(missing, dtype=bool)), "", text)
+    return text
+
+
 def format_minor_column(amount_minor: pd.Series, currency: pd.Series | str) -> pd.Series:
-    """Vectorized :func:`format_minor`; ``<NA>`` becomes the empty string."""
+    """Vectorized :func:`format_minor`; ``<NA>`` becomes the empty string.
+
+    Raises
+    ------
+    MoneyParseError
+        When a currency code is unknown.
+    """
     amounts = pd.Series(amount_minor).astype("Int64")
     if isinstance(currency, str):
         currency = pd.Series(currency, index=amounts.index)
     exps = currency.map(CURRENCY_EXPONENTS)
     if exps.isna().any():
         raise MoneyParseError(f"unknown currency code(s): {sorted(set(currency[exps.isna()]))}")
-    exps = exps.astype(np.int64).to_numpy()
-    missing = amounts.isna().to_numpy(dtype=bool)
-    values = amounts.fillna(0).to_numpy(dtype=np.int64)
-    neg = values < 0
-    mag = np.abs(values)
-    scale = 10 ** exps
-    whole = (mag // scale).astype(str)
-    frac = (mag % scale).astype(str)
-    out = pd.Series(whole, index=amounts.index, dtype=object)
-    for e in np.unique(exps):
-        if e == 0:
-            continue
-        sel = exps == e
-        out[sel] = whole[sel] + "." + np.char.zfill(frac[sel].astype(str), int(e))
-    out = out.where(~neg, "-" + out)
-    out[missing] = ""
-    return out.astype(object)
+    text = format_minor_arrow(amounts.fillna(0).to_numpy(dtype=np.int64),
+                              exps.astype(np.int64).to_numpy(),
+                              amounts.isna().to_numpy(dtype=bool))
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=amounts.index, dtype=object)

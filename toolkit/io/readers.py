@@ -13,9 +13,8 @@ naive timestamps (taken in the settings' zone and counted), exact duplicate rows
 
 This module owns turning text into typed columns; it must never decide what a row *means*
 (roles, links and breaks belong to :mod:`toolkit.reconcile`). Money text becomes minor units only
-through :mod:`toolkit.money` rules; the arrow fast path below implements exactly the canonical
-``-?digits[.digits]`` shape of :func:`toolkit.money.parse_money_column` and hands every other
-shape to it.
+only through :mod:`toolkit.money` (:func:`~toolkit.money.parse_money_arrow` reads whole
+columns).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ from toolkit.contract import (
 )
 from toolkit.errors import InputError, InputProblem
 from toolkit.io.text import arrow_text
-from toolkit.money import CURRENCY_EXPONENTS, parse_money_column
+from toolkit.money import CURRENCY_EXPONENTS, parse_money_arrow
 from toolkit.settings import ReconcileSettings
 
 __all__ = [
@@ -591,40 +590,16 @@ def _parse_money(
 ) -> tuple[pd.Series, np.ndarray]:
     """Minor units of each text in its row's currency; ``bad`` marks what is not money.
 
-    The canonical shape is converted with arrow kernels (the same arithmetic as
-    :func:`toolkit.money.parse_money_column`'s fast path, without leaving C); every other shape,
-    and canonical texts with more decimals than the currency has, go to ``parse_money_column``.
+    :func:`toolkit.money.parse_money_arrow` converts the whole column (arrow kernels for the
+    canonical shape, the scalar rules for the rest); rows of unknown currency (``~known``) are
+    left empty, reported once as an unknown currency code.
     """
-    n = len(text)
-    arr = arrow_text(text)
-    exps = currency.map(CURRENCY_EXPONENTS).fillna(0).to_numpy(dtype=np.int64)
-    empty = (text == "").to_numpy(dtype=bool, copy=True)
-    canonical = pc.match_substring_regex(arr, _CANONICAL_MONEY).to_numpy(zero_copy_only=False)
-    dot = pc.find_substring(arr, ".").to_numpy(zero_copy_only=False).astype(np.int64)
-    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
-    frac_len = np.where(dot >= 0, length - dot - 1, 0)
-    fast = canonical & known & (frac_len <= exps)
-    out = np.zeros(n, dtype=np.int64)
-    if fast.any():
-        idx = np.flatnonzero(fast)
-        digits = pc.replace_substring(arr.take(pa.array(idx)), ".", "")
-        digits = pc.if_else(pc.equal(digits, "-"), "0", digits)
-        out[idx] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False) * (
-            10 ** (exps[idx] - frac_len[idx]))
-    slow = ~fast & ~empty & known
-    bad = np.zeros(n, dtype=bool)
-    if slow.any():
-        idx = np.flatnonzero(slow)
-        minor, slow_bad = parse_money_column(
-            text.iloc[idx].reset_index(drop=True), currency.iloc[idx].reset_index(drop=True))
-        slow_bad = slow_bad.to_numpy(dtype=bool, copy=True)
-        bad[idx[slow_bad]] = True
-        good = idx[~slow_bad]
-        out[good] = minor.to_numpy(dtype=np.int64, na_value=0)[~slow_bad]
-    result = pd.Series(out, index=text.index, dtype="Int64")
-    missing = empty | bad | ~known
-    if missing.any():
-        result[missing] = pd.NA
+    minor, bad, parsed = parse_money_arrow(arrow_text(text), arrow_text(currency))
+    parsed &= known
+    bad &= known
+    result = pd.Series(minor, index=text.index, dtype="Int64")
+    if not parsed.all():
+        result[~parsed] = pd.NA
     return result, bad
 
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError, InputError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
-from toolkit.io.text import join_groups
+from toolkit.io.text import arrow_memory, join_groups
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -77,6 +77,15 @@ def reconcile(
     """
     if settings is None:
         settings = load_settings(config)
+    with arrow_memory():
+        return _reconcile(returns, ledger, notifications, settings, as_of)
+
+
+def _reconcile(
+    returns: Source | InputTable, ledger: Source | InputTable,
+    notifications: Source | InputTable | None, settings: ReconcileSettings,
+    as_of: str | datetime | pd.Timestamp | None,
+) -> ReconciliationResult:
     with stage("reading inputs"):
         r_in, l_in, n_in = _read_all(returns, ledger, notifications, settings)
     R, L = r_in.frame, l_in.frame

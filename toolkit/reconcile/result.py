@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.io.output import atomic_output_dir, write_json
-from toolkit.io.text import write_csv_text
+from toolkit.io.text import arrow_memory, write_csv_text
 
 __all__ = ["OUTPUT_FILES", "ReconciliationResult"]
 
@@ -73,7 +73,7 @@ class ReconciliationResult:
         Path of the folder.
         """
         target = Path(out_dir)
-        with atomic_output_dir(target) as tmp:
+        with arrow_memory(), atomic_output_dir(target) as tmp:
             for name, frame in (("breaks.csv", self.breaks), ("returns.csv", self.returns),
                                 ("ledger.csv", self.ledger), ("balances.csv", self.balances)):
                 write_csv_text(frame, tmp / name)

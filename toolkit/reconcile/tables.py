@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.contract import BREAK_KEY, BREAK_SEVERITY, OUTPUT_COLUMNS, BreakReason, RowOutcome
-from toolkit.io.text import arrow_text, decode, format_minor_arrow, iso_utc_arrow
-from toolkit.money import CURRENCY_EXPONENTS
+from toolkit.io.text import arrow_text, decode, iso_utc_arrow
+from toolkit.money import CURRENCY_EXPONENTS, format_minor_arrow
 from toolkit.reconcile.balances import BUCKETS
 from toolkit.reconcile.classify import ReturnState
 from toolkit.reconcile.link import LINKS, NO, ROLES, Expectations, Links
