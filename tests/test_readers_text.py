@@ -30,6 +30,17 @@ def test_money_text_is_format_minor(values):
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(amounts, st.sampled_from(CODES), st.booleans()), min_size=1,
+                max_size=40))
+def test_missing_money_is_empty_text(values):
+    minor = np.array([v for v, _, _ in values], dtype=np.int64)
+    exps = np.array([CURRENCY_EXPONENTS[c] for _, c, _ in values])
+    missing = np.array([m for _, _, m in values])
+    assert format_minor_arrow(minor, exps, missing).to_pylist() == [
+        "" if m else format_minor(v, c) for v, c, m in values]
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(
     st.from_regex(r"-?[0-9]{1,9}(\.[0-9]{0,4})?", fullmatch=True) | st.sampled_from(
         ["$1,234.50", "USD 12.00", "(20.00)", "-20.00", "12.3.4", "abc", "1.005", ""]),

@@ -287,6 +287,10 @@ def format_minor_arrow(
     """Minor units as contract money text, a whole column at once (the bytes of
     :func:`format_minor`, integer arithmetic only): ``123450`` with exponent 2 -> ``"1234.50"``.
 
+    The text is laid out right-aligned in a numpy byte matrix (digits by integer division, one
+    column at a time), its left padding squeezed out, and handed to arrow as one string array:
+    no Python object and no intermediate string column per value.
+
     Parameters
     ----------
     minor: ``int64`` amounts.
@@ -299,21 +303,76 @@ def format_minor_arrow(
     ['-0.05', '1200']
     """
     minor = np.asarray(minor, dtype=np.int64)
-    exponents = np.asarray(exponents, dtype=np.int64)
+    exps = np.asarray(exponents, dtype=np.int64)
+    n = len(minor)
+    if n == 0:
+        return pa.array([], type=pa.string())
+    neg = minor < 0
     magnitude = np.abs(minor)
-    scale = 10 ** exponents
-    whole = pc.cast(pa.array(magnitude // scale), pa.string())
-    text = whole
-    for e in np.unique(exponents):
-        if e == 0:
-            continue
-        frac = pc.utf8_lpad(pc.cast(pa.array(magnitude % scale), pa.string()), int(e), "0")
-        joined = pc.binary_join_element_wise(whole, frac, ".")
-        text = pc.if_else(pa.array(exponents == e), joined, text)
-    text = pc.if_else(pa.array(minor < 0), pc.binary_join_element_wise("-", text, ""), text)
+    whole = magnitude // 10 ** exps
+    frac = magnitude - whole * 10 ** exps
+    digits = np.ones(n, dtype=np.int64)
+    top, power = int(whole.max()), 10
+    while power <= top:
+        digits += whole >= power
+        power *= 10
+    length = neg + digits + np.where(exps > 0, exps + 1, 0)
     if missing is not None and np.any(missing):
-        text = pc.if_else(pa.array(np.asarray(missing, dtype=bool)), "", text)
-    return text
+        missing = np.asarray(missing, dtype=bool)
+        length[missing] = 0
+        neg &= ~missing
+    width = int(length.max())
+    if width == 0:
+        return pa.array(np.full(n, "", dtype=object), type=pa.string())
+    if n * width >= 2**31 - 1:
+        return pa.chunked_array([format_minor_arrow(minor[i:i + (1 << 24)], exps[i:i + (1 << 24)],
+                                                    None if missing is None
+                                                    else missing[i:i + (1 << 24)])
+                                 for i in range(0, n, 1 << 24)]).combine_chunks()
+    groups = np.unique(exps)
+    if len(groups) == 1:
+        mat = _money_matrix(whole, frac, int(groups[0]), width, int(digits.max()))
+    else:
+        mat = np.empty((n, width), dtype=np.uint8)
+        for e in groups.tolist():
+            sel = exps == e
+            mat[sel] = _money_matrix(whole[sel], frac[sel], e, width, int(digits[sel].max()))
+    start = width - length
+    if neg.any():
+        mat[np.flatnonzero(neg), start[neg]] = ord("-")
+    data = mat[np.arange(width)[None, :] >= start[:, None]]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(length, out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), None, 0)
+
+
+def _money_matrix(whole: np.ndarray, frac: np.ndarray, e: int, width: int, whole_digits: int
+                  ) -> np.ndarray:
+    """``whole.frac`` right-aligned in an ``(n, width)`` matrix of ASCII, zeros to the left."""
+    mat = np.full((len(whole), width), ord("0"), dtype=np.uint8)
+    col = width - 1
+    f = _narrow(frac)
+    for _ in range(e):
+        q = f // 10
+        mat[:, col] = f - q * 10 + 48
+        f = q
+        col -= 1
+    if e:
+        mat[:, col] = ord(".")
+        col -= 1
+    w = _narrow(whole)
+    for _ in range(min(whole_digits, col + 1)):
+        q = w // 10
+        mat[:, col] = w - q * 10 + 48
+        w = q
+        col -= 1
+    return mat
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Non-negative integers as ``uint32`` when they fit (division is much cheaper there)."""
+    return values.astype(np.uint32) if not len(values) or int(values.max()) < 2**32 \
+        else values.copy()
 
 
 def format_minor_column(amount_minor: pd.Series, currency: pd.Series | str) -> pd.Series:
