@@ -38,6 +38,9 @@ def test_missing_money_is_empty_text(values):
     missing = np.array([m for _, _, m in values])
     assert format_minor_arrow(minor, exps, missing).to_pylist() == [
         "" if m else format_minor(v, c) for v, c, m in values]
+    # A currency whose every amount is missing still fits the layout (``""`` beside ``1200``).
+    assert format_minor_arrow(np.array([5, 1200]), np.array([3, 0]), np.array([True, False])
+                              ).to_pylist() == ["", "1200"]
 
 
 @settings(max_examples=60, deadline=None)

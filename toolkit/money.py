@@ -317,13 +317,13 @@ def format_minor_arrow(
         digits += whole >= power
         power *= 10
     length = neg + digits + np.where(exps > 0, exps + 1, 0)
+    # Missing amounts are laid out too (the matrix is as wide as any amount needs) and dropped
+    # when the padding is squeezed out.
+    width = int(length.max())
     if missing is not None and np.any(missing):
         missing = np.asarray(missing, dtype=bool)
         length[missing] = 0
         neg &= ~missing
-    width = int(length.max())
-    if width == 0:
-        return pa.array(np.full(n, "", dtype=object), type=pa.string())
     if n * width >= 2**31 - 1:
         return pa.chunked_array([format_minor_arrow(minor[i:i + (1 << 24)], exps[i:i + (1 << 24)],
                                                     None if missing is None
