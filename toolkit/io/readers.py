@@ -271,16 +271,22 @@ def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> In
     frame = table.frame
     frame["email_key"] = _email_key(frame["customer_email"])
     frame["reference"] = normalize_reference(frame["external_event_description"])
-    kind = frame["credit_kind"]
-    fallback_bonus = (
-        frame["idempotency_key"].str.endswith(":bonus")
-        | frame["note"].str.contains(r"(?i)\bbonus\b", regex=True)
-    )
-    frame["kind"] = kind.where(
-        kind != "",
-        np.where(fallback_bonus.to_numpy(dtype=bool, copy=True), CreditKind.BONUS_CREDIT.value,
-                 CreditKind.REFUND_CREDIT.value),
-    ).astype("str")
+    kind = arrow_text(frame["credit_kind"])
+    # The contract's fallback rule, evaluated only on rows without a credit_kind.
+    unnamed = np.flatnonzero(pc.equal(kind, "").to_numpy(zero_copy_only=False))
+    if len(unnamed):
+        rows = pa.array(unnamed)
+        bonus = pc.or_(
+            pc.ends_with(arrow_text(frame["idempotency_key"]).take(rows), ":bonus"),
+            pc.match_substring_regex(arrow_text(frame["note"]).take(rows), r"(?i)\bbonus\b"),
+        ).to_numpy(zero_copy_only=False)
+        names = np.where(bonus, CreditKind.BONUS_CREDIT.value, CreditKind.REFUND_CREDIT.value)
+        filled = np.zeros(len(frame), dtype=bool)
+        filled[unnamed] = True
+        spread = np.full(len(frame), "", dtype=object)
+        spread[unnamed] = names
+        kind = pc.if_else(pa.array(filled), pa.array(spread, type=pa.string()), kind)
+    frame["kind"] = pd.Series(kind, index=frame.index, dtype=_STR)
     return table
 
 
@@ -418,7 +424,8 @@ def _may_have_padding(data: bytes) -> bool:
     Looks only at the file's spaces and tabs (few in most exports) and their neighbours, with
     numpy over the raw bytes: far cheaper than a regex over every value of every column.
     """
-    if b"\t" in data or b"\xc2\xa0" in data:  # single-byte searches run at memchr speed
+    # Single-byte searches run at memchr speed; the two-byte one only when its last byte occurs.
+    if b"\t" in data or (b"\xa0" in data and b"\xc2\xa0" in data):
         return True
     if b" " not in data:
         return False

@@ -158,13 +158,14 @@ def classify(
     g = _Groups(r, n)
 
     ret_ccy, row_ccy = encode(returns["currency"], ledger["currency"])
-    ret_email, row_email = encode(returns["email_key"], arrow_text(ledger["email_key"]).take(
-        pa.array(li)))
+    # Wallet emails compared as text pair by pair: cheaper than hashing every email into codes.
+    row_email = arrow_text(ledger["email_key"]).take(pa.array(li))
+    ret_email = arrow_text(returns["email_key"]).take(pa.array(r))
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
     refund = ~bonus
     same = row_ccy[li] == ret_ccy[r]
-    other_wallet = row_email != ret_email[r]
+    other_wallet = pc.not_equal(row_email, ret_email).to_numpy(zero_copy_only=False)
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
     fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
     everything = np.ones(len(li), dtype=bool)

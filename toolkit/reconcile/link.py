@@ -261,8 +261,16 @@ def _fallback(
     want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
 
     taken = pa.array(pool)
-    ret_email, row_email = encode(returns["email_key"], arrow_text(ledger["email_key"]).take(taken))
-    ret_ccy, row_ccy = encode(returns["currency"], arrow_text(ledger["currency"]).take(taken))
+    # Only candidate returns and pool rows are encoded (codes serve equality alone): hashing every
+    # return's email would cost more than the whole fallback.
+    wanted = np.flatnonzero(want[0] | want[1])
+    ret_email, ret_ccy = np.full(n, NO, dtype=np.int64), np.full(n, NO, dtype=np.int64)
+    ret_email[wanted], row_email = encode(
+        arrow_text(returns["email_key"]).take(pa.array(wanted)),
+        arrow_text(ledger["email_key"]).take(taken))
+    ret_ccy[wanted], row_ccy = encode(
+        arrow_text(returns["currency"]).take(pa.array(wanted)),
+        arrow_text(ledger["currency"]).take(taken))
     rows = pd.DataFrame({
         "p": np.arange(len(pool)),
         "email": row_email, "ccy": row_ccy,
