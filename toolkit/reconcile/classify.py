@@ -44,16 +44,16 @@ class ReturnState:
 
     Attributes
     ----------
-    outcome: ``returns.csv`` outcome.
-    link: ``reference``, ``fallback`` or ``none`` (how its credits were found).
+    outcome: ``returns.csv`` outcome (arrow dictionary: a small code per return).
+    link: ``reference``, ``fallback`` or ``none`` (how its credits were found; dictionary).
     issued_credit, issued_bonus: uncancelled linked credits in the return's currency, minor units.
     refund_ids, bonus_ids: ``|``-separated transaction ids of uncancelled linked credits (arrow
         text).
     pending: a credit or bonus is due but still inside its window.
     """
 
-    outcome: np.ndarray
-    link: np.ndarray
+    outcome: pa.DictionaryArray
+    link: pa.DictionaryArray
     issued_credit: np.ndarray
     issued_bonus: np.ndarray
     refund_ids: pa.Array
@@ -266,20 +266,23 @@ def classify(
         if len(f) and f["reason"].iat[0] in _RETURN_KEYED:
             broken[rr] = True
     any_fallback = g.count(fallback) > 0
-    outcome = np.select(
-        [broken, pending, any_fallback, expects],
-        [Outcome.BREAK.value, Outcome.PENDING.value, Outcome.MATCHED_BY_FALLBACK.value,
-         Outcome.MATCHED.value],
-        default=Outcome.NOT_APPLICABLE.value,
-    )
-    link_kind = np.select([any_fallback, any_count > 0], [Link.FALLBACK.value, Link.REFERENCE.value],
-                          default=Link.NONE.value)
+    # Codes into small dictionaries: a million texts are made only when written.
+    outcomes = [Outcome.BREAK, Outcome.PENDING, Outcome.MATCHED_BY_FALLBACK, Outcome.MATCHED,
+                Outcome.NOT_APPLICABLE]
+    outcome = np.select([broken, pending, any_fallback, expects], [0, 1, 2, 3], default=4)
+    link_kind = np.select([any_fallback, any_count > 0], [0, 1], default=2)
     state = ReturnState(
-        outcome=outcome.astype(str), link=link_kind.astype(str),
+        outcome=_coded(outcome, outcomes),
+        link=_coded(link_kind, [Link.FALLBACK, Link.REFERENCE, Link.NONE]),
         issued_credit=issued[0], issued_bonus=issued[1],
         refund_ids=g.join(tids, li, refund), bonus_ids=g.join(tids, li, bonus), pending=pending,
     )
     return frames, state
+
+
+def _coded(codes: np.ndarray, names: list) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)),
+                                          pa.array([x.value for x in names], type=pa.string()))
 
 
 _RETURN_KEYED = {

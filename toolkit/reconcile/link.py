@@ -187,10 +187,20 @@ def link(
     cancelled = is_issue & (voided | ended)
 
     ret = np.full(m, NO, dtype=np.int64)
-    keys = arrow_text(returns["return_key"])
     refd = np.flatnonzero(is_issue & has_ref)
-    if len(refd):
-        ret[refd] = index_in(arrow_text(reference).take(pa.array(refd)), keys)
+    claw_rows = np.flatnonzero(type_.eq(LedgerType.MANUAL).to_numpy(dtype=bool) & ~add)
+    # One lookup into the return ids serves references, clawback references and clawback note
+    # words: the hash table of a million ids is built once.
+    owner, words = _note_words(ledger, claw_rows)
+    refs = arrow_text(reference)
+    probes = [refs.take(pa.array(refd)), refs.take(pa.array(claw_rows)),
+              pa.array(words, type=pa.string())]
+    chunks = [c for x in probes for c in (x.chunks if isinstance(x, pa.ChunkedArray) else [x])]
+    found = index_in(pa.chunked_array(chunks, type=pa.string()).combine_chunks(),
+                     arrow_text(returns["return_key"]))
+    ret[refd] = found[:len(refd)]
+    claw_found = found[len(refd):len(refd) + len(claw_rows)]
+    word_hit = found[len(refd) + len(claw_rows):]
     link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
     link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
     orphan = is_issue & ~cancelled & has_ref & (ret == NO)
@@ -206,12 +216,10 @@ def link(
         ambiguous[pool[fb_ambiguous]] = True
         orphan[pool[~linked & ~fb_ambiguous]] = True
 
-    clawback = (
-        type_.eq(LedgerType.MANUAL).to_numpy(dtype=bool) & ~add
-    )
-    if clawback.any():
-        named = _named_returns(ledger, np.flatnonzero(clawback), keys)
-        clawback[np.flatnonzero(clawback)] = named != NO
+    clawback = np.zeros(m, dtype=bool)
+    if len(claw_rows):
+        named = _named_returns(claw_found, owner, word_hit)
+        clawback[claw_rows] = named != NO
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
 
@@ -328,24 +336,26 @@ def _fallback(
     return out, ambiguous
 
 
-def _named_returns(ledger: pd.DataFrame, rows: np.ndarray, keys: pa.Array) -> np.ndarray:
+def _note_words(ledger: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The words of the ``note`` of each of ``rows`` (split on spaces and punctuation, a leading
+    ``#`` and a trailing ``.`` dropped), in reading order, with the position in ``rows`` owning each."""
+    notes = arrow_text(ledger["note"]).take(pa.array(rows)).to_pylist() if len(rows) else []
+    words = [(i, w.lstrip("#").rstrip(".")) for i, note in enumerate(notes)
+             for w in _TOKEN.findall(str(note))]
+    return np.array([i for i, _ in words], dtype=np.int64), [w for _, w in words]
+
+
+def _named_returns(found: np.ndarray, owner: np.ndarray, hit: np.ndarray) -> np.ndarray:
     """The return each clawback row names in its reference or note (``NO`` when none).
 
-    A note *names* a return when one of its words (split on spaces and punctuation, a leading
-    ``#`` ignored) is the return id; a word merely containing an id (``R-12`` in ``R-123``) does
-    not count.
+    ``found`` is the return its reference names; ``owner``/``hit`` say which row each note word
+    belongs to and which return it is. A note *names* a return when one of its words is the
+    return id; a word merely containing an id (``R-12`` in ``R-123``) does not count.
     """
-    found = index_in(arrow_text(ledger["reference"]).take(pa.array(rows)), keys)
-    pending = np.flatnonzero(found == NO)
-    if len(pending):
-        words = [
-            (i, w.lstrip("#").rstrip("."))
-            for i in pending for w in _TOKEN.findall(str(ledger["note"].iat[rows[i]]))
-        ]
-        if words:
-            owner = np.array([i for i, _ in words], dtype=np.int64)
-            hit = index_in(pa.array([w for _, w in words], type=pa.string()), keys)
-            # The first word that is a return id wins; words come in reading order.
-            for i, k in zip(owner[hit != NO][::-1], hit[hit != NO][::-1]):
-                found[i] = k
+    found = found.copy()
+    pending = found == NO
+    named = (hit != NO) & pending[owner] if len(owner) else np.zeros(0, dtype=bool)
+    # The first word that is a return id wins; words come in reading order.
+    for i, k in zip(owner[named][::-1], hit[named][::-1]):
+        found[i] = k
     return found

@@ -299,7 +299,7 @@ def returns_table(
                    o)
     columns = {
         "return_id": text["return_id"],
-        "outcome": pa.array(state.outcome[o], type=pa.string()),
+        "outcome": _in_order(state.outcome, o),
         "reasons": _in_order(reasons, o),
         "refund_credit_ids": text["refund_credit_ids"],
         "bonus_credit_ids": text["bonus_credit_ids"],
@@ -313,7 +313,7 @@ def returns_table(
         "customer_email": text["customer_email"],
         "release_time": iso_utc_arrow(exp.release_us[o]),
         "expects_credit": _flags(exp.expects_credit[o]),
-        "link": pa.array(state.link[o], type=pa.string()),
+        "link": _in_order(state.link, o),
     }
     return _frame(columns), o
 
