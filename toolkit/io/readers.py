@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -384,7 +385,10 @@ def _read_one(
             problems.append(InputProblem(label, "", "file not found"))
             return _RawFile(label, "", None)
         data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        # hashlib releases the GIL: the file is hashed while arrow parses it.
+        hashing = ThreadPoolExecutor(max_workers=1)
+        digest_job = hashing.submit(lambda: hashlib.sha256(data).hexdigest())
+        hashing.shutdown(wait=False)
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
             frame = frame.astype("str").where(frame.notna(), "")
@@ -395,8 +399,9 @@ def _read_one(
         else:
             table, missing = _read_csv_text(data, label, spec, alias, problems)
             if table is None:
-                return _RawFile(label, digest, None)
+                return _RawFile(label, digest_job.result(), None)
             padded = _may_have_padding(data)
+        digest = digest_job.result()
     n = table.num_rows
     columns = {}
     for col in spec.columns:
@@ -408,8 +413,15 @@ def _read_one(
             columns[col] = arr
         else:
             columns[col] = pa.repeat(pa.scalar("", type=pa.string()), n)
-    # One chunk per column: later takes and lookups over millions of rows are much faster.
-    out = pa.table(columns).combine_chunks().to_pandas(types_mapper={pa.string(): _STR}.get)
+    # One chunk per column: later takes and lookups over millions of rows are much faster. The
+    # chunks are widened to pandas' large strings first (offsets only), so the text is copied once.
+    large = {
+        col: pa.chunked_array(
+            [c.cast(pa.large_string()) for c in
+             (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr])], type=pa.large_string())
+        for col, arr in columns.items()
+    }
+    out = pa.table(large).combine_chunks().to_pandas(types_mapper={pa.large_string(): _STR}.get)
     return _RawFile(label, digest, out, bool(missing))
 
 
