@@ -30,7 +30,7 @@ __all__ = [
 NO_TIME = -1
 #: pandas (``lineterminator="\n"``) quotes a field holding the separator, a quote or ``\n``.
 _NEEDS_QUOTES = r'[",\n]'
-_SPECIAL_BYTES = (ord(","), ord('"'), ord("\n"))
+_SPECIAL_BYTES = (b",", b'"', b"\n")
 
 
 @contextmanager
@@ -164,8 +164,8 @@ def _may_need_quotes(column: pa.Array | pa.ChunkedArray) -> bool:
     for chunk in chunks:
         data = chunk.buffers()[2] if len(chunk) else None
         if data is not None:
-            raw = np.frombuffer(data, dtype=np.uint8)
-            if any((raw == byte).any() for byte in _SPECIAL_BYTES):
+            raw = data.to_pybytes()  # one copy, then each search at memchr speed
+            if any(byte in raw for byte in _SPECIAL_BYTES):
                 return True
     return False
 

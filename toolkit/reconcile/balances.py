@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from toolkit.contract import BreakReason, Role
 from toolkit.io.text import arrow_text, encode
 from toolkit.reconcile.classify import break_frame
-from toolkit.reconcile.link import ROLE_CODE, ROLES, Links
+from toolkit.reconcile.link import ROLE_CODE, ROLES, Links, order_by
 
 __all__ = ["BUCKETS", "Balances", "liability", "roll_forward"]
 
@@ -73,7 +73,7 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
     wallet_code, = encode(ledger["wallet_id"])
     ccy_code, = encode(ledger["currency"])
     key = wallet_code * (int(ccy_code.max(initial=0)) + 1) + ccy_code
-    order = np.lexsort((np.arange(m), links.created_us, key))
+    order = order_by(key, links.created_us)
     key = key[order]
     start = np.r_[True, key[1:] != key[:-1]] if m else np.zeros(0, dtype=bool)
     group = np.cumsum(start) - 1

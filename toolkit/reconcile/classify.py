@@ -29,7 +29,7 @@ from toolkit.contract import (
     Template,
 )
 from toolkit.io.text import arrow_text, encode, join_groups
-from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links
+from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, order_by
 from toolkit.settings import ReconcileSettings
 
 __all__ = ["BREAK_FRAME_COLUMNS", "ReturnState", "break_frame", "classify"]
@@ -152,7 +152,7 @@ def classify(
     n = len(returns)
     tol = settings.amount_tolerance
     cred = np.flatnonzero(links.credited)
-    order = np.lexsort((cred, links.created_us[cred], links.ret[cred]))
+    order = order_by(links.ret[cred], links.created_us[cred])  # cred is increasing
     li = cred[order]
     r = links.ret[li]
     g = _Groups(r, n)

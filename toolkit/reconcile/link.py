@@ -34,7 +34,7 @@ from toolkit.io.text import arrow_text, encode, index_in, is_in
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
 
-__all__ = ["LINKS", "ROLES", "Expectations", "Links", "expect", "link"]
+__all__ = ["LINKS", "ROLES", "Expectations", "Links", "expect", "link", "order_by"]
 
 NO = -1  #: "no return" / "no row" in index arrays
 #: ``Links.role`` holds an index into this tuple (small ints, not millions of strings).
@@ -226,6 +226,26 @@ def link(
     role = _roles(ledger, is_issue, is_bonus, has_ref, postco, is_end, is_void)
     return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
                  link_kind, orphan, ambiguous, clawback)
+
+
+def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """Positions sorted by (``major``, ``minor``, position): ``np.lexsort((minor, major))``.
+
+    When the pair packs into one ``int64`` (codes times a microsecond span usually do) it is
+    one stable sort instead of two.
+
+    >>> order_by(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9])).tolist()
+    [1, 3, 2, 0]
+    """
+    major = np.asarray(major, dtype=np.int64)
+    minor = np.asarray(minor, dtype=np.int64)
+    if not len(major):
+        return np.zeros(0, dtype=np.int64)
+    low = int(minor.min())
+    span = int(minor.max()) - low + 1
+    if int(major.min()) >= 0 and (int(major.max()) + 1) * span < 2**62:
+        return np.argsort(major * span + (minor - low), kind="stable")
+    return np.lexsort((minor, major))
 
 
 def _roles(
