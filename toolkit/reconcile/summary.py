@@ -289,9 +289,20 @@ def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
     if not len(day):
         return out
     span = int(day.max() - day.min()) + 1
-    keys, inverse = np.unique(ccy * span + (day - day.min()), return_inverse=True)
+    key = ccy * span + (day - day.min())
+    size = len(currencies) * span
+    if size <= 4 * len(key) + 1024:
+        # (currency, day) keys are few and dense: counted into place instead of sorted.
+        keys = np.flatnonzero(np.bincount(key, minlength=size))
+        where = np.zeros(size, dtype=np.int64)
+        where[keys] = np.arange(len(keys))
+        inverse = where[key]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.ravel()
     sums = np.zeros((len(keys), 4), dtype=np.int64)
-    np.add.at(sums, inverse.ravel(), values)
+    for j in range(4):
+        np.add.at(sums[:, j], inverse, values[:, j])
     dates = np.datetime_as_string((keys % span + day.min()).astype("datetime64[D]"), unit="D")
     for c, date, row in zip(keys // span, dates, sums):
         code = currencies[int(c)]
