@@ -204,8 +204,9 @@ def write_csv_text(frame: pd.DataFrame, path: str | Path, columns: tuple[str, ..
             part = frame.iloc[start:start + step]
             cells = [_quoted(arrow_text(part[c].astype("str") if part[c].dtype != "str"
                                         else part[c])) for c in part.columns]
-            rows = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-            lines = pc.binary_join_element_wise(rows, "", "\n")
+            # The line break rides on the last cell, so the rows are joined (copied) once.
+            cells[-1] = pc.binary_join_element_wise(cells[-1], "\n", "")
+            lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
             if isinstance(lines, pa.ChunkedArray):
                 lines = lines.combine_chunks()
             offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
