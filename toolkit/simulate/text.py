@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toolkit.money import format_minor_arrow
+
 __all__ = ["codes", "ids", "join", "money", "timestamps", "to_series"]
 
 _SECONDS_PER_DAY = 86_400
@@ -96,67 +98,16 @@ def join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
 
 
 def money(amount_minor: np.ndarray, currency_exponent: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-    """Minor units as contract money text (``4250`` with exponent 2 -> ``42.50``); ``missing`` -> null."""
+    """Minor units as contract money text (``4250`` with exponent 2 -> ``42.50``); ``missing`` -> null.
+
+    The digits come from :func:`toolkit.money.format_minor_arrow`, the one place money becomes text.
+    """
     amount = np.asarray(amount_minor, dtype=np.int64)
     exps = np.asarray(currency_exponent, dtype=np.int64)
     if missing is not None and np.any(missing):
         keep = ~np.asarray(missing, dtype=bool)
         return _spread(money(amount[keep], exps[keep]), keep)
-    n = len(amount)
-    if n == 0:
-        return pa.array([], type=pa.string())
-    neg = amount < 0
-    mag = np.abs(amount)
-    whole = mag // 10 ** exps
-    frac = mag - whole * 10 ** exps
-    digits = np.ones(n, dtype=np.int64)
-    top = int(whole.max())
-    power = 10
-    while power <= top:
-        digits += whole >= power
-        power *= 10
-    point = np.where(exps > 0, exps + 1, 0)
-    length = neg + digits + point
-    width = int(length.max())
-    if not _fits(n, width):
-        raise ValueError("too much money text for one array")
-    # Right-aligned in a byte matrix (zeros to the left), then the left padding squeezed out.
-    groups = np.unique(exps)
-    if len(groups) == 1:
-        mat = _money_matrix(whole, frac, int(groups[0]), width, int(digits.max()))
-    else:
-        mat = np.empty((n, width), dtype=np.uint8)
-        for e in groups.tolist():
-            sel = exps == e
-            mat[sel] = _money_matrix(whole[sel], frac[sel], e, width, int(digits[sel].max()))
-    start = width - length
-    if neg.any():
-        mat[np.flatnonzero(neg), start[neg]] = ord("-")
-    data = mat[np.arange(width)[None, :] >= start[:, None]]
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(length, out=offsets[1:])
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), None, 0)
-
-
-def _money_matrix(whole: np.ndarray, frac: np.ndarray, e: int, width: int, whole_digits: int) -> np.ndarray:
-    mat = np.full((len(whole), width), ord("0"), dtype=np.uint8)
-    col = width - 1
-    f = _narrow(frac)
-    for _ in range(e):
-        q = f // 10
-        mat[:, col] = f - q * 10 + 48
-        f = q
-        col -= 1
-    if e:
-        mat[:, col] = ord(".")
-        col -= 1
-    w = _narrow(whole)
-    for _ in range(whole_digits):
-        q = w // 10
-        mat[:, col] = w - q * 10 + 48
-        w = q
-        col -= 1
-    return mat
+    return format_minor_arrow(amount, exps)
 
 
 def _spread(values: pa.Array, keep: np.ndarray) -> pa.Array:
