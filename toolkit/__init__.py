@@ -16,12 +16,11 @@ imports it.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from toolkit.lazy import lazy_facade
 
 __version__ = "0.1.0"
 
-_WHERE: dict[str, str] = {
+__all__, __getattr__, __dir__ = lazy_facade(__name__, {
     "Calibration": "toolkit.tuning",
     "ConfigError": "toolkit.errors",
     "Economics": "toolkit.tuning",
@@ -38,18 +37,4 @@ _WHERE: dict[str, str] = {
     "simulate_returns": "toolkit.simulate",
     "sweep_bonus": "toolkit.tuning",
     "write_report": "toolkit.report",
-}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+})

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from toolkit.reconcile.summary_text import format_summary
-from toolkit.report import write_report
 
 __all__ = ["configure", "run"]
 
@@ -24,6 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from toolkit.reconcile.summary_text import format_summary
+    from toolkit.report import write_report
+
     paths = write_report(args.run_dir, args.out)
     summary = json.loads((Path(args.run_dir) / "summary.json").read_text(encoding="utf-8"))
     print(format_summary(summary, args.run_dir), end="")

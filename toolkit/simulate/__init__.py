@@ -6,10 +6,13 @@ wallet activity, emails and planted faults, and returns a :class:`Simulation` wh
 the contract's files as text; ``Simulation.write`` puts them in a folder with ``truth.csv``.
 """
 
-from toolkit.simulate.scenario import FaultRates, Scenario, load_scenario
-from toolkit.simulate.simulation import Simulation, simulate_returns
-from toolkit.simulate.truth import compare_with_truth
+from toolkit.lazy import lazy_facade
 
-__all__ = [
-    "FaultRates", "Scenario", "Simulation", "compare_with_truth", "load_scenario", "simulate_returns",
-]
+__all__, __getattr__, __dir__ = lazy_facade(__name__, {
+    "FaultRates": "toolkit.simulate.scenario",
+    "Scenario": "toolkit.simulate.scenario",
+    "Simulation": "toolkit.simulate.simulation",
+    "compare_with_truth": "toolkit.simulate.truth",
+    "load_scenario": "toolkit.simulate.scenario",
+    "simulate_returns": "toolkit.simulate.simulation",
+})

@@ -10,7 +10,6 @@ import argparse
 from pathlib import Path
 
 from toolkit.progress import stage
-from toolkit.simulate.scenario import default_scenario_path
 
 __all__ = ["configure", "format_summary", "run"]
 
@@ -28,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(default: the scenario's, 11)")
     parser.add_argument("--scenario", type=Path, default=None, metavar="FILE",
                         help=f"scenario TOML: shop, customers, lifecycle, Rise workflow, fault rates "
-                             f"(default: {default_scenario_path().name}, a mid-size apparel shop)")
+                             "(default: the packaged default.toml, a mid-size apparel shop)")
     parser.add_argument("--clean", action="store_true",
                         help="plant no fault: truth.csv is empty and reconciling finds no break")
     parser.add_argument("--parquet", action="store_true",

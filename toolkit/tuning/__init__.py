@@ -6,19 +6,15 @@ export as a :class:`Calibration`; :class:`Economics` and :class:`ChoiceCoefficie
 assumptions. Everything else in this package is internal and may move.
 """
 
-from toolkit.tuning.calibrate import Calibration, fit_choice_model
-from toolkit.tuning.choice import ChoiceCoefficients, ChoiceFeatures
-from toolkit.tuning.economics import Economics
-from toolkit.tuning.population import ReturnPopulation
-from toolkit.tuning.sweep import SweepResult, sweep_bonus
+from toolkit.lazy import lazy_facade
 
-__all__ = [
-    "Calibration",
-    "ChoiceCoefficients",
-    "ChoiceFeatures",
-    "Economics",
-    "ReturnPopulation",
-    "SweepResult",
-    "fit_choice_model",
-    "sweep_bonus",
-]
+__all__, __getattr__, __dir__ = lazy_facade(__name__, {
+    "Calibration": "toolkit.tuning.calibrate",
+    "ChoiceCoefficients": "toolkit.tuning.choice",
+    "ChoiceFeatures": "toolkit.tuning.choice",
+    "Economics": "toolkit.tuning.economics",
+    "ReturnPopulation": "toolkit.tuning.population",
+    "SweepResult": "toolkit.tuning.sweep",
+    "fit_choice_model": "toolkit.tuning.calibrate",
+    "sweep_bonus": "toolkit.tuning.sweep",
+})
