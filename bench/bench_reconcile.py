@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from bench import save_results
 
 HERE = Path(__file__).parent
 WORK = HERE / "_work"
-RESULTS = HERE / "results"
 SIZES = (250_000, 1_000_000)
 FAULT_SHARE = 0.005
 AS_OF = "2026-04-30T00:00:00Z"
@@ -432,8 +432,6 @@ def _write_results(measured: dict[int, dict], peers: dict, big: int) -> None:
     figures.append({"benchmark": "reconcile: datacompy counts right",
                     "metric": "datacompy counts equal planted",
                     "value": datacompy_right, "unit": "", "target": None, "ok": None})
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "reconcile.json").write_text(json.dumps(figures, indent=2) + "\n")
 
     lines = [
         "## Reconcile",
@@ -495,7 +493,7 @@ def _write_results(measured: dict[int, dict], peers: dict, big: int) -> None:
                      f"{m['toolkit']['end_to_end_s']:.1f} | {m['toolkit']['peak_rss_mib']:,.0f} |")
     lines += ["", f"Linear fit: {per_row * 1e6:,.0f} MiB per million returns plus "
                   f"{fixed:,.0f} MiB; 10 M returns would need about {ten_m_gib:.1f} GiB."]
-    (RESULTS / "reconcile.md").write_text("\n".join(lines) + "\n")
+    save_results("reconcile", figures, lines)
     print("\n".join(lines))
 
 

@@ -16,6 +16,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from bench import save_results
 
 HERE = Path(__file__).parent
 RETURNS = 1_000_000
@@ -71,8 +72,6 @@ def main() -> int:
         {"benchmark": name, "metric": "peak RSS", "value": round(peak_mb, 1), "unit": "MB",
          "target": None, "ok": None},
     ]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "report.json").write_text(json.dumps(rows, indent=2) + "\n")
     md = [
         "## Report",
         "",
@@ -90,7 +89,7 @@ def main() -> int:
         f"| report.xlsx | {xlsx_mb:.1f} MB | |",
         f"| peak RSS | {peak_mb:.0f} MB | |",
     ]
-    (HERE / "results" / "report.md").write_text("\n".join(md) + "\n")
+    save_results("report", rows, md)
     print("\n".join(md))
     return 0 if best <= TARGET_S and html_mb < TARGET_HTML_MB else 1
 

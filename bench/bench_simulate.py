@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from bench import save_results
 
 HERE = Path(__file__).parent
 WORK = HERE / "_work" / "simulate"
@@ -136,8 +137,6 @@ def main() -> int:
         {"benchmark": "machine", "metric": "load average (1 min) at start", "value": round(load, 2),
          "unit": "", "target": None, "ok": None},
     ]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "simulate.json").write_text(json.dumps(rows, indent=2) + "\n")
 
     def mark(ok: bool) -> str:
         return "ok" if ok else "MISSED"
@@ -164,7 +163,7 @@ def main() -> int:
         f"| text frames on first access (all five) | {frames['frames_s']:.1f} s "
         f"(peak RSS {frames['rss_gb']:.2f} GB) | |",
     ]
-    (HERE / "results" / "simulate.md").write_text("\n".join(md) + "\n")
+    save_results("simulate", rows, md)
     print("\n".join(md))
     shutil.rmtree(WORK, ignore_errors=True)
     return 0

@@ -7,12 +7,12 @@ machine. Writes ``bench/results/tuning.json`` and ``bench/results/tuning.md``.
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import sys
 import time
 from pathlib import Path
+from bench import save_results
 
 HERE = Path(__file__).parent
 TARGET_S = 5.0
@@ -41,8 +41,6 @@ def main() -> int:
         {"benchmark": "tuning sweep 31x400x20k", "metric": "peak RSS", "value": round(peak_mb, 1),
          "unit": "MB", "target": None, "ok": None},
     ]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "tuning.json").write_text(json.dumps(rows, indent=2) + "\n")
     md = [
         "## Bonus tuning",
         "",
@@ -57,7 +55,7 @@ def main() -> int:
         f"| choices evaluated per second | {evaluations / best / 1e6:.0f} M | |",
         f"| peak RSS | {peak_mb:.0f} MB | |",
     ]
-    (HERE / "results" / "tuning.md").write_text("\n".join(md) + "\n")
+    save_results("tuning", rows, md)
     print("\n".join(md))
     return 0 if best <= TARGET_S else 1
 
