@@ -13,8 +13,6 @@ order), so "the earliest credit" is the first of its group. Breaks are produced 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,8 +26,8 @@ from toolkit.contract import (
     ReturnStatus,
     Template,
 )
-from toolkit.io.text import arrow_text, encode, join_groups
-from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, order_by
+from toolkit.io.text import arrow_text, join_groups
+from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, is_one_of, order_by
 from toolkit.settings import ReconcileSettings
 
 __all__ = ["BREAK_FRAME_COLUMNS", "ReturnState", "break_frame", "classify"]
@@ -38,7 +36,6 @@ __all__ = ["BREAK_FRAME_COLUMNS", "ReturnState", "break_frame", "classify"]
 BREAK_FRAME_COLUMNS = ("reason", "r", "li", "expected", "actual", "difference")
 
 
-@dataclass(frozen=True)
 class ReturnState:
     """Per-return results beside the breaks, aligned with the returns frame.
 
@@ -48,17 +45,37 @@ class ReturnState:
     link: ``reference``, ``fallback`` or ``none`` (how its credits were found; dictionary).
     issued_credit, issued_bonus: uncancelled linked credits in the return's currency, minor units.
     refund_ids, bonus_ids: ``|``-separated transaction ids of uncancelled linked credits (arrow
-        text).
+        text), built on first use: they are output text, not part of any check.
     pending: a credit or bonus is due but still inside its window.
     """
 
-    outcome: pa.DictionaryArray
-    link: pa.DictionaryArray
-    issued_credit: np.ndarray
-    issued_bonus: np.ndarray
-    refund_ids: pa.Array
-    bonus_ids: pa.Array
-    pending: np.ndarray
+    __slots__ = ("outcome", "link", "issued_credit", "issued_bonus", "pending", "_ids", "_joined")
+
+    def __init__(
+        self, outcome: pa.DictionaryArray, link: pa.DictionaryArray, issued_credit: np.ndarray,
+        issued_bonus: np.ndarray, pending: np.ndarray, ids: tuple,
+    ) -> None:
+        self.outcome = outcome
+        self.link = link
+        self.issued_credit = issued_credit
+        self.issued_bonus = issued_bonus
+        self.pending = pending
+        self._ids = ids  # (groups, transaction ids, credit rows, refund mask, bonus mask)
+        self._joined: dict[str, pa.Array] = {}
+
+    @property
+    def refund_ids(self) -> pa.Array:
+        return self._join("refund")
+
+    @property
+    def bonus_ids(self) -> pa.Array:
+        return self._join("bonus")
+
+    def _join(self, kind: str) -> pa.Array:
+        if kind not in self._joined:
+            groups, tids, li, refund, bonus = self._ids
+            self._joined[kind] = groups.join(tids, li, refund if kind == "refund" else bonus)
+        return self._joined[kind]
 
 
 def break_frame(
@@ -70,7 +87,7 @@ def break_frame(
 
     def money(values) -> pd.arrays.IntegerArray:
         if values is None:
-            return pd.array([pd.NA] * k, dtype="Int64")
+            return pd.arrays.IntegerArray(np.zeros(k, dtype=np.int64), np.ones(k, dtype=bool))
         return pd.array(values, dtype="Int64")
 
     return pd.DataFrame({
@@ -84,37 +101,58 @@ def break_frame(
 
 
 class _Groups:
-    """Credits sorted by (return, created_date, file order), with per-return reductions."""
+    """Credits sorted by (return, created_date, file order), with per-return reductions.
+
+    ``r`` is the return of each sorted credit; groups (one per return with credits) are
+    contiguous, so sums are segment sums and "the earliest" is a group's first masked credit.
+    """
 
     def __init__(self, r: np.ndarray, n: int) -> None:
         self.r = r
         self.n = n
+        self.starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else r[:0]
+        self.owners = r[self.starts]
+
+    def first_at(self, mask: np.ndarray) -> np.ndarray:
+        """Per return, the sorted position of its earliest masked credit (``NO`` when none)."""
+        out = np.full(self.n, NO, dtype=np.int64)
+        sel = np.flatnonzero(mask)
+        if len(sel):
+            rr = self.r[sel]
+            start = np.r_[True, rr[1:] != rr[:-1]]
+            out[rr[start]] = sel[start]
+        return out
+
+    def second_at(self, mask: np.ndarray) -> np.ndarray:
+        """Per return, the sorted position of its second-earliest masked credit (``NO``)."""
+        out = np.full(self.n, NO, dtype=np.int64)
+        sel = np.flatnonzero(mask)
+        if len(sel) > 1:
+            rr = self.r[sel]
+            second = np.r_[False, rr[1:] == rr[:-1]] & np.r_[True, True, rr[2:] != rr[:-2]]
+            out[rr[second]] = sel[second]
+        return out
+
+    @staticmethod
+    def value(at: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` at sorted positions ``at`` (``NO`` where ``at`` is ``NO``)."""
+        if not len(values):
+            return np.full(len(at), NO, dtype=np.int64)
+        return np.where(at != NO, values[np.maximum(at, 0)], NO)
 
     def first(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Value of the earliest masked credit of each return (``NO`` when none)."""
-        out = np.full(self.n, NO, dtype=np.int64)
-        rr, vv = self.r[mask], values[mask]
-        if len(rr):
-            start = np.r_[True, rr[1:] != rr[:-1]]
-            out[rr[start]] = vv[start]
-        return out
+        return self.value(self.first_at(mask), values)
 
-    def second(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Value of the second-earliest masked credit of each return (``NO`` when none)."""
-        out = np.full(self.n, NO, dtype=np.int64)
-        rr, vv = self.r[mask], values[mask]
-        if len(rr) > 1:
-            second = np.r_[False, rr[1:] == rr[:-1]] & np.r_[True, True, rr[2:] != rr[:-2]]
-            out[rr[second]] = vv[second]
+    def total(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per return, the sum of ``values`` over its masked credits (exact integers)."""
+        out = np.zeros(self.n, dtype=np.int64)
+        if len(self.starts):
+            out[self.owners] = np.add.reduceat(np.where(mask, values, 0), self.starts)
         return out
 
     def count(self, mask: np.ndarray) -> np.ndarray:
-        return np.bincount(self.r[mask], minlength=self.n).astype(np.int64)
-
-    def total(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.int64)
-        np.add.at(out, self.r[mask], values[mask])
-        return out
+        return self.total(np.ones(len(self.r), dtype=np.int64), mask)
 
     def join(self, ids: pa.Array, li: np.ndarray, mask: np.ndarray) -> pa.Array:
         """``|``-joined ids (``ids[li]``) per return, in credit order, as arrow text."""
@@ -152,29 +190,29 @@ def classify(
     n = len(returns)
     tol = settings.amount_tolerance
     cred = np.flatnonzero(links.credited)
-    order = order_by(links.ret[cred], links.created_us[cred])  # cred is increasing
-    li = cred[order]
+    li = cred[order_by(links.ret[cred], links.created_us[cred])]
     r = links.ret[li]
     g = _Groups(r, n)
 
-    ret_ccy, row_ccy = encode(returns["currency"], ledger["currency"])
     # Wallet emails compared as text pair by pair: cheaper than hashing every email into codes.
     row_email = arrow_text(ledger["email_key"]).take(pa.array(li))
     ret_email = arrow_text(returns["email_key"]).take(pa.array(r))
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
     refund = ~bonus
-    same = row_ccy[li] == ret_ccy[r]
+    same = links.ccy[li] == exp.ccy[r]
     other_wallet = pc.not_equal(row_email, ret_email).to_numpy(zero_copy_only=False)
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
     fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
     everything = np.ones(len(li), dtype=bool)
+    same_int = same.astype(np.int64)
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
     frames: list[pd.DataFrame] = []
     pending = np.zeros(n, dtype=bool)
     issued: list[np.ndarray] = []  # same-currency totals: refund kind, then bonus kind
+    first_of_kind: list[np.ndarray] = []
     # Rule 1 for each kind of credit, on returns that expect credit.
     for kind_mask, expected, missing, mismatch, duplicate in (
         (refund, exp.expected_credit, BreakReason.MISSING_CREDIT,
@@ -183,40 +221,41 @@ def classify(
          BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS),
     ):
         scope = expects & (expected > 0)
-        count = g.count(kind_mask)
+        first_at = g.first_at(kind_mask)
+        first_of_kind.append(first_at)
+        second_at = g.second_at(kind_mask)
         same_total = g.total(amount, kind_mask & same)
         issued.append(same_total)
-        none = scope & (count == 0)
+        none = scope & (first_at == NO)
         pending |= none & ~overdue
         hit = np.flatnonzero(none & overdue)
         frames.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
                                   np.zeros(len(hit)), -expected[hit]))
-        hit = np.flatnonzero(scope & (count >= 2))
-        frames.append(break_frame(duplicate, hit, g.second(li, kind_mask)[hit], expected[hit],
+        hit = np.flatnonzero(scope & (second_at != NO))
+        frames.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
                                   same_total[hit], same_total[hit] - expected[hit]))
-        first_li = g.first(li, kind_mask & same)
-        first_amount = g.first(amount, kind_mask & same)
-        hit = np.flatnonzero(scope & (first_li != NO) & (np.abs(first_amount - expected) > tol))
+        same_at = g.first_at(kind_mask & same)
+        first_li = g.value(same_at, li)
+        first_amount = g.value(same_at, amount)
+        hit = np.flatnonzero(scope & (same_at != NO) & (np.abs(first_amount - expected) > tol))
         frames.append(break_frame(mismatch, hit, first_li[hit], expected[hit], first_amount[hit],
                                   first_amount[hit] - expected[hit]))
 
     # A bonus where none is due (including a zero-credit return's bonus).
-    first_bonus_li = g.first(li, bonus)
-    first_bonus_same = g.first(same.astype(np.int64), bonus) == 1
-    first_bonus_amount = g.first(amount, bonus)
+    refund_at, bonus_at = first_of_kind
     hit = np.flatnonzero(((expects & (exp.expected_bonus == 0)) | exp.zero_credit)
-                         & (first_bonus_li != NO))
-    actual = pd.array(np.where(first_bonus_same[hit], first_bonus_amount[hit], 0), dtype="Int64")
-    actual[~first_bonus_same[hit]] = pd.NA
-    frames.append(break_frame(BreakReason.UNEXPECTED_BONUS, hit, first_bonus_li[hit],
+                         & (bonus_at != NO))
+    at = bonus_at[hit]
+    first_bonus_same = same[at]
+    actual = pd.array(np.where(first_bonus_same, amount[at], 0), dtype="Int64")
+    actual[~first_bonus_same] = pd.NA
+    frames.append(break_frame(BreakReason.UNEXPECTED_BONUS, hit, li[at],
                               np.zeros(len(hit)), actual, actual))
     # A zero-credit return expects nothing: its refund credit is an amount mismatch against 0.
-    first_refund_li = g.first(li, refund)
-    first_refund_amount = g.first(amount, refund)
-    hit = np.flatnonzero(exp.zero_credit & (first_refund_li != NO))
-    frames.append(break_frame(BreakReason.CREDIT_AMOUNT_MISMATCH, hit, first_refund_li[hit],
-                              np.zeros(len(hit)), first_refund_amount[hit],
-                              first_refund_amount[hit]))
+    hit = np.flatnonzero(exp.zero_credit & (refund_at != NO))
+    at = refund_at[hit]
+    frames.append(break_frame(BreakReason.CREDIT_AMOUNT_MISMATCH, hit, li[at],
+                              np.zeros(len(hit)), amount[at], amount[at]))
 
     # Across both kinds, once per return, on the earliest credit concerned.
     kind_expected = np.where(bonus, exp.expected_bonus[r], exp.expected_credit[r])
@@ -225,26 +264,26 @@ def classify(
         (BreakReason.WRONG_WALLET, other_wallet, True),
         (BreakReason.LATE_CREDIT, late, True),
     ):
-        first_li = g.first(li, mask)
-        hit = np.flatnonzero(expects & (first_li != NO))
-        exp_hit = g.first(kind_expected, mask)[hit]
+        first_at = g.first_at(mask)
+        hit = np.flatnonzero(expects & (first_at != NO))
+        at = first_at[hit]
         act = None
         if with_actual:
-            act = pd.array(g.first(amount, mask)[hit], dtype="Int64")
-            act[g.first(same.astype(np.int64), mask)[hit] != 1] = pd.NA
-        frames.append(break_frame(reason, hit, first_li[hit], exp_hit, act, None))
+            act = pd.array(amount[at], dtype="Int64")
+            act[same_int[at] != 1] = pd.NA
+        frames.append(break_frame(reason, hit, li[at], kind_expected[at], act, None))
 
     # Rule 2: credit on a return that does not expect any.
-    any_count = g.count(everything)
+    any_at = g.first_at(everything)
     any_same_total = g.total(amount, same)
-    any_other = g.count(~same) > 0
-    first_any = g.first(li, everything)
-    stray = ~expects & ~exp.zero_credit & (any_count > 0)
-    status = returns["status"].to_numpy()
-    rejected = np.isin(status, [ReturnStatus.REJECTED.value, ReturnStatus.ARCHIVED.value])
-    non_credit = (status == ReturnStatus.RESOLVED.value) & returns["resolution_type"].isin(
-        [ResolutionType.EXCHANGE, ResolutionType.ORIGINAL_PAYMENT]).to_numpy(dtype=bool)
-    clawed = _clawbacks(returns, ledger, links, ret_ccy, row_ccy)
+    any_other = g.first_at(~same) != NO
+    first_any = g.value(any_at, li)
+    stray = ~expects & ~exp.zero_credit & (any_at != NO)
+    status = returns["status"]
+    rejected = is_one_of(status, ReturnStatus.REJECTED, ReturnStatus.ARCHIVED)
+    non_credit = is_one_of(status, ReturnStatus.RESOLVED) & is_one_of(
+        returns["resolution_type"], ResolutionType.EXCHANGE, ResolutionType.ORIGINAL_PAYMENT)
+    clawed = _clawbacks(ledger, links, exp)
     outstanding = any_same_total - clawed
     hit = np.flatnonzero(stray & rejected & ((outstanding > tol) | any_other))
     frames.append(break_frame(BreakReason.UNREVERSED_CREDIT, hit, first_any[hit],
@@ -259,23 +298,22 @@ def classify(
 
     frames.extend(_transaction_breaks(ledger, links, notifications))
 
-    tids = arrow_text(ledger["transaction_id"])
     broken = np.zeros(n, dtype=bool)
     for f in frames:
         rr = f["r"].to_numpy()
         if len(f) and f["reason"].iat[0] in _RETURN_KEYED:
             broken[rr] = True
-    any_fallback = g.count(fallback) > 0
+    any_fallback = g.first_at(fallback) != NO
     # Codes into small dictionaries: a million texts are made only when written.
     outcomes = [Outcome.BREAK, Outcome.PENDING, Outcome.MATCHED_BY_FALLBACK, Outcome.MATCHED,
                 Outcome.NOT_APPLICABLE]
     outcome = np.select([broken, pending, any_fallback, expects], [0, 1, 2, 3], default=4)
-    link_kind = np.select([any_fallback, any_count > 0], [0, 1], default=2)
+    link_kind = np.select([any_fallback, any_at != NO], [0, 1], default=2)
     state = ReturnState(
         outcome=_coded(outcome, outcomes),
         link=_coded(link_kind, [Link.FALLBACK, Link.REFERENCE, Link.NONE]),
-        issued_credit=issued[0], issued_bonus=issued[1],
-        refund_ids=g.join(tids, li, refund), bonus_ids=g.join(tids, li, bonus), pending=pending,
+        issued_credit=issued[0], issued_bonus=issued[1], pending=pending,
+        ids=(g, arrow_text(ledger["transaction_id"]), li, refund, bonus),
     )
     return frames, state
 
@@ -293,16 +331,13 @@ _RETURN_KEYED = {
 }
 
 
-def _clawbacks(
-    returns: pd.DataFrame, ledger: pd.DataFrame, links: Links, ret_ccy: np.ndarray,
-    row_ccy: np.ndarray,
-) -> np.ndarray:
+def _clawbacks(ledger: pd.DataFrame, links: Links, exp: Expectations) -> np.ndarray:
     """Per return, the manual reversals naming it, in its own currency (minor units)."""
-    out = np.zeros(len(returns), dtype=np.int64)
+    out = np.zeros(len(exp.ccy), dtype=np.int64)
     rows = np.flatnonzero(links.clawback)
     if len(rows):
         r = links.ret[rows]
-        same = row_ccy[rows] == ret_ccy[r]
+        same = links.ccy[rows] == exp.ccy[r]
         np.add.at(out, r[same], ledger["amount"].to_numpy(dtype=np.int64)[rows][same])
     return out
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.contract import (
     CreditIssueStage,
@@ -30,11 +31,15 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
-from toolkit.io.text import arrow_text, encode, index_in, is_in
+from toolkit.io.keys import KeyTable, arrow_of, lookup, small_codes
+from toolkit.io.text import arrow_text, encode
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
 
-__all__ = ["LINKS", "ROLES", "Expectations", "Links", "expect", "link", "order_by"]
+__all__ = [
+    "CURRENCIES", "LINKS", "ROLES", "Expectations", "Links", "currency_codes", "expect", "is_one_of",
+    "link", "order_by",
+]
 
 NO = -1  #: "no return" / "no row" in index arrays
 #: ``Links.role`` holds an index into this tuple (small ints, not millions of strings).
@@ -43,6 +48,8 @@ ROLES: tuple[Role, ...] = tuple(Role)
 LINKS: tuple[Link, ...] = (Link.NONE, Link.REFERENCE, Link.FALLBACK)
 ROLE_CODE: dict[Role, int] = {r: i for i, r in enumerate(ROLES)}
 LINK_CODE: dict[Link, int] = {k: i for i, k in enumerate(LINKS)}
+#: ``Expectations.ccy`` and ``Links.ccy`` hold an index into this tuple.
+CURRENCIES: tuple[str, ...] = tuple(CURRENCY_EXPONENTS)
 _US_PER_HOUR = 3_600_000_000
 _TOKEN = re.compile(r"[^\s,;:()\[\]{}'\"<>|/]+")
 
@@ -59,6 +66,7 @@ class Expectations:
     release_us: release time in microseconds since the epoch (UTC); ``NO`` when not released.
     due_us: release time + issue window; ``NO`` when not released.
     expected_credit, expected_bonus: minor units of the return's currency (0 unless expecting).
+    ccy: the return's currency, as an index into :data:`CURRENCIES`.
     """
 
     expects_credit: np.ndarray
@@ -67,6 +75,7 @@ class Expectations:
     due_us: np.ndarray
     expected_credit: np.ndarray
     expected_bonus: np.ndarray
+    ccy: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class Links:
     orphan: issue rows that are ``orphan_credit``.
     ambiguous: issue rows that are ``ambiguous_match``.
     clawback: ``MANUAL`` ``SUBTRACT`` rows naming a return (``ret`` says which).
+    ccy: the row's currency, as an index into :data:`CURRENCIES`.
     """
 
     role: np.ndarray
@@ -99,6 +109,7 @@ class Links:
     orphan: np.ndarray
     ambiguous: np.ndarray
     clawback: np.ndarray
+    ccy: np.ndarray
 
     @property
     def credited(self) -> np.ndarray:
@@ -109,8 +120,37 @@ class Links:
 def epoch_us(stamps: pd.Series) -> np.ndarray:
     """Microseconds since the epoch of a UTC timestamp column; ``NaT`` becomes ``NO``."""
     values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
-    values[stamps.isna().to_numpy()] = NO
+    values[values == np.iinfo(np.int64).min] = NO  # NaT
     return values
+
+
+def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
+    """Boolean mask of rows whose text is one of ``values`` (exact; one arrow kernel)."""
+    arr = arrow_of(column)
+    if len(values) == 1:
+        mask = pc.equal(arr, pa.scalar(str(values[0]), type=arr.type))
+    else:
+        mask = pc.is_in(arr, value_set=pa.array([str(v) for v in values], type=arr.type))
+    if mask.null_count:
+        mask = mask.fill_null(False)
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    return mask.to_numpy(zero_copy_only=False)
+
+
+def currency_codes(column: pd.Series | pa.Array) -> np.ndarray:
+    """Each row's currency as an index into :data:`CURRENCIES`.
+
+    The readers refuse unknown codes; a frame built by hand may still hold one, and then the
+    code is the index into the known codes followed by the unknown ones, so unknown currencies
+    never compare equal to each other by accident.
+    """
+    codes = small_codes(arrow_of(column), CURRENCIES)
+    if (codes < 0).any():
+        unknown = np.flatnonzero(codes < 0)
+        extra, = encode(arrow_text(column).take(pa.array(unknown)))
+        codes[unknown] = len(CURRENCIES) + extra
+    return codes
 
 
 def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
@@ -121,14 +161,13 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
     rounded half up; both are 0 for a return that does not expect credit (yet).
     """
     status = returns["status"]
-    early = returns["credit_issue_stage"].eq(CreditIssueStage.REVIEWED).to_numpy(dtype=bool)
-    at_review_or_later = status.isin(
-        [ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED]
-    ).to_numpy(dtype=bool)
-    resolved = status.eq(ReturnStatus.RESOLVED).to_numpy(dtype=bool)
+    early = is_one_of(returns["credit_issue_stage"], CreditIssueStage.REVIEWED)
+    at_review_or_later = is_one_of(
+        status, ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED)
+    resolved = is_one_of(status, ReturnStatus.RESOLVED)
     reached = np.where(early, at_review_or_later, resolved)
-    credit_resolution = returns["resolution_type"].isin(
-        [ResolutionType.STORE_CREDIT, ResolutionType.MIXED]).to_numpy(dtype=bool)
+    credit_resolution = is_one_of(
+        returns["resolution_type"], ResolutionType.STORE_CREDIT, ResolutionType.MIXED)
     base = returns["store_credit_amount"].to_numpy(dtype=np.int64)
     expects = credit_resolution & reached & (base > 0)
     zero_credit = credit_resolution & reached & (base == 0)
@@ -138,13 +177,16 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
     window = settings.issue_window_hours * _US_PER_HOUR
     due = np.where(expects, release + window, NO)
 
+    ccy = currency_codes(returns["currency"])
+    minimums = np.array([settings.bonus_min_minor(c) for c in CURRENCIES]
+                        + [0] * max(int(ccy.max(initial=0)) + 1 - len(CURRENCIES), 0),
+                        dtype=np.int64)
     bonus_amount = returns["bonus_credit_amount"].to_numpy(dtype=np.int64)
-    minimum = returns["currency"].map(
-        {c: settings.bonus_min_minor(c) for c in CURRENCY_EXPONENTS}).to_numpy(dtype=np.int64)
     expected_credit = np.where(expects, scale_minor_array(base, settings.credit_pct), 0)
-    bonus = np.where(bonus_amount >= minimum, scale_minor_array(bonus_amount, settings.bonus_pct), 0)
+    bonus = np.where(bonus_amount >= minimums[ccy],
+                     scale_minor_array(bonus_amount, settings.bonus_pct), 0)
     expected_bonus = np.where(expects, bonus, 0)
-    return Expectations(expects, zero_credit, release, due, expected_credit, expected_bonus)
+    return Expectations(expects, zero_credit, release, due, expected_credit, expected_bonus, ccy)
 
 
 def link(
@@ -163,53 +205,45 @@ def link(
     Links aligned with ``ledger``.
     """
     m = len(ledger)
-    type_ = ledger["type"]
-    add = ledger["operation_type"].eq(OperationType.ADD).to_numpy(dtype=bool)
+    type_ = arrow_of(ledger["type"])
+    add = is_one_of(ledger["operation_type"], OperationType.ADD)
     amount = ledger["amount"].to_numpy(dtype=np.int64)
     signed = np.where(add, amount, -amount)
-    is_start = type_.eq(LedgerType.WALLET_ACTION_START).to_numpy(dtype=bool)
+    is_start = is_one_of(type_, LedgerType.WALLET_ACTION_START)
     is_issue = is_start & add
-    is_bonus = is_issue & ledger["kind"].eq(CreditKind.BONUS_CREDIT).to_numpy(dtype=bool)
-    reference = ledger["reference"]
-    has_ref = (reference != "").to_numpy(dtype=bool)
-    postco = ledger["issuer_id"].eq(settings.postco_workflow_id.strip()).to_numpy(dtype=bool)
+    is_bonus = is_issue & is_one_of(ledger["kind"], CreditKind.BONUS_CREDIT)
+    reference = arrow_of(ledger["reference"])
+    has_ref = ~is_one_of(reference, "")
+    postco = is_one_of(ledger["issuer_id"], settings.postco_workflow_id.strip())
     created = epoch_us(ledger["created_date"])
 
-    is_void = type_.eq(LedgerType.VOID).to_numpy(dtype=bool)
-    is_end = type_.eq(LedgerType.WALLET_ACTION_END).to_numpy(dtype=bool)
-    end_reason = ledger["end_reason"]
-    cancel_end = is_end & end_reason.eq(EndReason.CANCEL).to_numpy(dtype=bool)
-    voided = is_in(ledger["transaction_id"],
-                   ledger.loc[is_void, "voided_transaction_id"].loc[lambda v: v != ""])
-    action = ledger["wallet_action_id"]
-    ended = (action != "").to_numpy(dtype=bool) & is_in(
-        action, action[cancel_end].loc[lambda v: v != ""])
-    cancelled = is_issue & (voided | ended)
+    is_void = is_one_of(type_, LedgerType.VOID)
+    is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
+    end_reason = arrow_of(ledger["end_reason"])
+    cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL)
+    cancelled = is_issue & (
+        _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void, is_issue)
+        | _named_by(ledger["wallet_action_id"], ledger["wallet_action_id"], cancel_end, is_issue))
 
     ret = np.full(m, NO, dtype=np.int64)
     refd = np.flatnonzero(is_issue & has_ref)
-    claw_rows = np.flatnonzero(type_.eq(LedgerType.MANUAL).to_numpy(dtype=bool) & ~add)
-    # One lookup into the return ids serves references, clawback references and clawback note
-    # words: the hash table of a million ids is built once.
+    claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
+    # One table of the return ids serves references, clawback references and clawback notes.
+    keys = KeyTable(returns["return_key"])
+    ret[refd] = keys.find(reference, refd)
+    claw_found = keys.find(reference, claw_rows)
     owner, words = _note_words(ledger, claw_rows)
-    refs = arrow_text(reference)
-    probes = [refs.take(pa.array(refd)), refs.take(pa.array(claw_rows)),
-              pa.array(words, type=pa.string())]
-    chunks = [c for x in probes for c in (x.chunks if isinstance(x, pa.ChunkedArray) else [x])]
-    found = index_in(pa.chunked_array(chunks, type=pa.string()).combine_chunks(),
-                     arrow_text(returns["return_key"]))
-    ret[refd] = found[:len(refd)]
-    claw_found = found[len(refd):len(refd) + len(claw_rows)]
-    word_hit = found[len(refd) + len(claw_rows):]
+    word_hit = keys.find(pa.array(words, type=pa.string()))
     link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
     link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
     orphan = is_issue & ~cancelled & has_ref & (ret == NO)
+    ccy = currency_codes(ledger["currency"])
 
     ambiguous = np.zeros(m, dtype=bool)
     pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
     if len(pool):
         fb_ret, fb_ambiguous = _fallback(returns, ledger, exp, settings, pool, ret, is_bonus,
-                                         cancelled, created)
+                                         cancelled, created, ccy)
         linked = fb_ret != NO
         ret[pool[linked]] = fb_ret[linked]
         link_kind[pool[linked]] = LINK_CODE[Link.FALLBACK]
@@ -223,16 +257,36 @@ def link(
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
 
-    role = _roles(ledger, is_issue, is_bonus, has_ref, postco, is_end, is_void)
+    role = _roles(type_, end_reason, is_issue, is_bonus, has_ref, postco, is_end, is_void)
     return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
-                 link_kind, orphan, ambiguous, clawback)
+                 link_kind, orphan, ambiguous, clawback, ccy)
+
+
+def _named_by(
+    ids: pd.Series, naming: pd.Series, namers: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Which of ``rows`` have an ``ids`` value that a row of ``namers`` names in ``naming``
+    (empty names never count). Costs nothing when there is no namer, the usual case."""
+    out = np.zeros(len(rows), dtype=bool)
+    if not namers.any():
+        return out
+    names = arrow_of(naming).filter(pa.array(namers))
+    names = names.filter(pc.not_equal(names, ""))
+    if not len(names):
+        return out
+    probe = np.flatnonzero(rows)
+    hit = lookup(ids, names, probe) != NO
+    out[probe[hit]] = True
+    return out
 
 
 def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
-    """Positions sorted by (``major``, ``minor``, position): ``np.lexsort((minor, major))``.
+    """Positions sorted by (``major``, ``minor``, position), exactly
+    ``np.lexsort((positions, minor, major))``.
 
-    When the pair packs into one ``int64`` (codes times a microsecond span usually do) it is
-    one stable sort instead of two.
+    ``major`` and ``minor`` are packed into one ``int64`` (``minor`` coarsened by a shift when
+    the pair would not fit) and sorted with an unstable quicksort, three times faster than a
+    stable sort; runs of equal packed keys, usually few, are then put in exact order.
 
     >>> order_by(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9])).tolist()
     [1, 3, 2, 0]
@@ -241,41 +295,52 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     minor = np.asarray(minor, dtype=np.int64)
     if not len(major):
         return np.zeros(0, dtype=np.int64)
+    if int(major.min()) < 0:
+        return np.lexsort((np.arange(len(major)), minor, major))
     low = int(minor.min())
     span = int(minor.max()) - low + 1
-    if int(major.min()) >= 0 and (int(major.max()) + 1) * span < 2**62:
-        return np.argsort(major * span + (minor - low), kind="stable")
-    return np.lexsort((minor, major))
+    shift = 0
+    while (int(major.max()) + 1) * (((span - 1) >> shift) + 1) >= 2**62:
+        shift += 1
+    key = major * (((span - 1) >> shift) + 1) + ((minor - low) >> shift)
+    order = np.argsort(key)
+    ties = key[order]
+    tie = ties[1:] == ties[:-1]
+    if tie.any():
+        member = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+        run = np.cumsum(np.r_[True, ~tie])[member]
+        sub = order[member]
+        order[member] = sub[np.lexsort((sub, minor[sub], run))]
+    return order
 
 
 def _roles(
-    ledger: pd.DataFrame, is_issue: np.ndarray, is_bonus: np.ndarray, has_ref: np.ndarray,
-    postco: np.ndarray, is_end: np.ndarray, is_void: np.ndarray,
+    type_: pa.Array, end_reason: pa.Array, is_issue: np.ndarray, is_bonus: np.ndarray,
+    has_ref: np.ndarray, postco: np.ndarray, is_end: np.ndarray, is_void: np.ndarray,
 ) -> np.ndarray:
-    type_ = ledger["type"]
-    end_reason = ledger["end_reason"].to_numpy()
+    workflow = is_issue & (has_ref | postco)
     conditions = [
-        is_issue & (has_ref | postco) & is_bonus,
-        is_issue & (has_ref | postco),
+        workflow & is_bonus,
+        workflow,
         is_issue,
-        type_.eq(LedgerType.REDEEM).to_numpy(dtype=bool),
-        type_.eq(LedgerType.PAYMENT_METHOD_REFUND).to_numpy(dtype=bool),
-        is_end & (end_reason == EndReason.EXPIRATION.value),
-        is_end & (end_reason == EndReason.CANCEL.value),
+        is_one_of(type_, LedgerType.REDEEM),
+        is_one_of(type_, LedgerType.PAYMENT_METHOD_REFUND),
+        is_end & is_one_of(end_reason, EndReason.EXPIRATION),
+        is_end & is_one_of(end_reason, EndReason.CANCEL),
         is_void,
-        type_.isin([LedgerType.MANUAL, LedgerType.BULK]).to_numpy(dtype=bool),
+        is_one_of(type_, LedgerType.MANUAL, LedgerType.BULK),
     ]
     choices = [Role.BONUS_CREDIT, Role.REFUND_CREDIT, Role.OTHER_CREDIT, Role.REDEMPTION,
                Role.REDEMPTION_REFUND, Role.EXPIRY, Role.CANCELLATION, Role.VOID,
                Role.ADJUSTMENT]
-    return np.select(conditions, [ROLE_CODE[c] for c in choices],
-                     default=ROLE_CODE[Role.OTHER]).astype(np.int8)
+    return np.select(conditions, [np.int8(ROLE_CODE[c]) for c in choices],
+                     default=np.int8(ROLE_CODE[Role.OTHER])).astype(np.int8)
 
 
 def _fallback(
     returns: pd.DataFrame, ledger: pd.DataFrame, exp: Expectations, settings: ReconcileSettings,
     pool: np.ndarray, ret: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray,
-    created: np.ndarray,
+    created: np.ndarray, ccy: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Link unreferenced PostCo-workflow rows ``pool`` by email, currency, amount and window.
 
@@ -292,16 +357,13 @@ def _fallback(
     # Only candidate returns and pool rows are encoded (codes serve equality alone): hashing every
     # return's email would cost more than the whole fallback.
     wanted = np.flatnonzero(want[0] | want[1])
-    ret_email, ret_ccy = np.full(n, NO, dtype=np.int64), np.full(n, NO, dtype=np.int64)
+    ret_email = np.full(n, NO, dtype=np.int64)
     ret_email[wanted], row_email = encode(
         arrow_text(returns["email_key"]).take(pa.array(wanted)),
         arrow_text(ledger["email_key"]).take(taken))
-    ret_ccy[wanted], row_ccy = encode(
-        arrow_text(returns["currency"]).take(pa.array(wanted)),
-        arrow_text(ledger["currency"]).take(taken))
     rows = pd.DataFrame({
         "p": np.arange(len(pool)),
-        "email": row_email, "ccy": row_ccy,
+        "email": row_email, "ccy": ccy[pool],
         "bonus": is_bonus[pool].astype(np.int8),
         "amount": ledger["amount"].to_numpy(dtype=np.int64)[pool],
         "created": created[pool],
@@ -310,7 +372,7 @@ def _fallback(
     for bonus in (0, 1):
         eligible = np.flatnonzero(want[bonus])
         cands.append(pd.DataFrame({
-            "r": eligible, "email": ret_email[eligible], "ccy": ret_ccy[eligible],
+            "r": eligible, "email": ret_email[eligible], "ccy": exp.ccy[eligible],
             "bonus": np.int8(bonus),
             "expected": (exp.expected_bonus if bonus else exp.expected_credit)[eligible],
             "release": exp.release_us[eligible],

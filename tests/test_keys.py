@@ -1,0 +1,99 @@
+"""Byte-wise key work equals plain Python string semantics, on any text arrow can hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit.io.keys import Texts, equal_pairs, hash64, lookup, small_codes
+
+# Short ids, ids sharing long prefixes, unicode, empty text, and the odd long note.
+_text = st.one_of(
+    st.text(alphabet="R-0123456789#", max_size=12),
+    st.text(max_size=40),
+    st.sampled_from(["", "R-1", "R-12", "R-123", "r-1", "\x00", "é", "ü" * 9, "x" * 70]),
+)
+_texts = st.lists(_text, max_size=60)
+
+
+def _arrow(values: list[str], how: int) -> pa.Array | pa.ChunkedArray:
+    """The same text as arrow holds it in different layouts."""
+    if how == 0:
+        return pa.array(values, type=pa.string())
+    if how == 1:
+        return pa.array(values, type=pa.large_string())
+    if how == 2:  # a slice: offsets that do not start at zero
+        return pa.array(["pad", "more pad"] + values, type=pa.string()).slice(2)
+    half = len(values) // 2
+    return pa.chunked_array([pa.array(values[:half], type=pa.string()),
+                             pa.array(values[half:], type=pa.string())], type=pa.string())
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts, _texts, st.integers(0, 3), st.integers(0, 3))
+def test_lookup_finds_the_first_equal_key_or_nothing(values, keys, how_v, how_k):
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    expected = [first.get(v, -1) for v in values]
+    assert lookup(_arrow(values, how_v), _arrow(keys, how_k)).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts, st.integers(0, 3), st.data())
+def test_lookup_of_some_rows_only(keys, how, data):
+    values = data.draw(_texts)
+    rows = data.draw(st.lists(st.integers(0, max(len(values) - 1, 0)), max_size=20)
+                     if values else st.just([]))
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    got = lookup(_arrow(values, how), pa.array(keys, type=pa.string()), np.array(rows, dtype=int))
+    assert got.tolist() == [first.get(values[r], -1) for r in rows]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts, _texts, st.integers(0, 3), st.data())
+def test_equal_pairs_is_string_equality(a, b, how, data):
+    if not a or not b:
+        return
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, len(a) - 1), st.integers(0, len(b) - 1)),
+                               max_size=40))
+    ai = np.array([p[0] for p in pairs], dtype=int)
+    bi = np.array([p[1] for p in pairs], dtype=int)
+    got = equal_pairs(_arrow(a, how), ai, pa.array(b, type=pa.string()), bi)
+    assert got.tolist() == [a[i] == b[j] for i, j in pairs]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts, st.integers(0, 3))
+def test_equal_text_has_equal_hash_whatever_the_layout(values, how):
+    h = hash64(_arrow(values, how))
+    again = hash64(pa.array(values, type=pa.string()))
+    assert h.tolist() == again.tolist()
+    by_text = {}
+    for v, x in zip(values, h.tolist()):
+        assert by_text.setdefault(v, x) == x
+
+
+def test_distinct_ids_get_distinct_hashes():
+    ids = pa.array([f"R{i:08d}" for i in range(200_000)] + [f"#{i}" for i in range(50_000)])
+    assert len(np.unique(hash64(ids))) == len(ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["USD", "EUR", "", "JPY", "usd", "KWD", "EURO", "\x00"]),
+                max_size=50),
+       st.lists(st.sampled_from(["USD", "EUR", "JPY", "KWD", "GBP", "EURO", ""]), max_size=6,
+                unique=True))
+def test_small_codes_is_the_index_in_the_vocabulary(values, vocabulary):
+    got = small_codes(pa.array(values, type=pa.string()), vocabulary)
+    assert got.tolist() == [vocabulary.index(v) if v in vocabulary else -1 for v in values]
+
+
+def test_nulls_read_as_empty_text():
+    t = Texts.of(pa.array(["a", None, ""]))
+    assert t.length.tolist() == [1, 0, 0]
+    assert lookup(pa.array([None, "a"]), pa.array(["", "a"])).tolist() == [0, 1]
