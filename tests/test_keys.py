@@ -97,3 +97,25 @@ def test_nulls_read_as_empty_text():
     t = Texts.of(pa.array(["a", None, ""]))
     assert t.length.tolist() == [1, 0, 0]
     assert lookup(pa.array([None, "a"]), pa.array(["", "a"])).tolist() == [0, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 20), st.integers(0, 40), st.integers(0, 3), st.data())
+def test_texts_of_one_length_read_like_any_other(width, count, how, data):
+    """Same-length texts (ids often are) take a strided path; it must agree with plain Python."""
+    alphabet = st.text(alphabet="AB09é", min_size=width, max_size=width)
+    values = data.draw(st.lists(alphabet.filter(lambda x: len(x.encode()) == width),
+                                min_size=count, max_size=count))
+    keys = data.draw(st.lists(st.sampled_from(values or ["x"]), max_size=10))
+    first = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    assert lookup(_arrow(values, how), _arrow(keys, 0)).tolist() == [first.get(v, -1)
+                                                                     for v in values]
+    assert lookup(_arrow(keys, 0), _arrow(values, how)).tolist() == [
+        values.index(k) if k in values else -1 for k in keys]
+    by_text = {}
+    for v, x in zip(values, hash64(_arrow(values, how)).tolist()):
+        assert by_text.setdefault(v, x) == x
+    assert small_codes(_arrow(values, how), sorted(set(values))[:5]).tolist() == [
+        sorted(set(values))[:5].index(v) if v in sorted(set(values))[:5] else -1 for v in values]

@@ -43,14 +43,18 @@ class Texts:
     Attributes
     ----------
     start, length: byte offset and length of each string (``int64``).
-    words: an unaligned ``uint64`` view of the data: ``words[p]`` is the 8 bytes from ``p``
-        (little endian); the data is padded so that reading 8 bytes past any string's start is
-        safe.
+    words: an unaligned ``uint64`` view of the data buffer (no copy): ``words[p]`` is the 8
+        bytes from ``p`` (little endian), for every ``p`` with 8 bytes left in the buffer.
+    tail: the same for the buffer's last bytes, zero padded (``tail[p - tail_from]``).
+    width: the length of every string when all have the same length (ids often do), else -1.
     """
 
     start: np.ndarray
     length: np.ndarray
     words: np.ndarray
+    tail: np.ndarray
+    tail_from: int
+    width: int
 
     def __len__(self) -> int:
         return len(self.start)
@@ -76,28 +80,63 @@ class Texts:
         _, offsets_buf, data_buf = arr.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=offset_type)[arr.offset:arr.offset + n + 1]
         offsets = offsets.astype(np.int64)
-        end = int(offsets[-1]) if n else 0
         data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None
                 else np.zeros(0, dtype=np.uint8))
-        if len(data) < end + 8:  # pad: a word may be read from any string's last byte
-            padded = np.zeros(end + 8, dtype=np.uint8)
-            padded[:end] = data[:end]
-            data = padded
-        words = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, offset=0,
-                           strides=(1,))
-        return cls(offsets[:-1], offsets[1:] - offsets[:-1], words)
+        # Every word fully inside the buffer is read in place; the last few through a padded copy.
+        tail_from = max(len(data) - 8, 0)
+        padded = np.zeros(len(data) - tail_from + 16, dtype=np.uint8)
+        padded[:len(data) - tail_from] = data[tail_from:]
+        length = offsets[1:] - offsets[:-1]
+        width = int(length[0]) if n and int(length.min()) == int(length.max()) else -1
+        return cls(offsets[:-1], length, _word_view(data), _word_view(padded), tail_from, width)
 
     def word(self, j: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The ``j``-th 8-byte word of each string (of ``rows``), bytes past its end zeroed."""
+        if rows is None and self.width >= 0:
+            return self._uniform_word(j)
         start = self.start if rows is None else self.start[rows]
         length = self.length if rows is None else self.length[rows]
-        left = np.clip(length - 8 * j, 0, 8)
-        at = start + 8 * j if j == 0 else np.minimum(start + 8 * j, len(self.words) - 1)
-        return self.words[at] & _MASKS[left]  # (past a text's end: any word, masked to 0)
+        left = np.minimum(np.maximum(length - 8 * j, 0), 8)
+        at = start + 8 * j
+        if len(at) and int(at.max()) >= len(self.words):
+            out = np.empty(len(at), dtype=np.uint64)
+            inside = at < len(self.words)
+            out[inside] = self.words[at[inside]]
+            beyond = np.minimum(at[~inside] - self.tail_from, len(self.tail) - 1)
+            out[~inside] = self.tail[beyond]
+        else:
+            out = self.words[at]
+        return out & _MASKS[left]  # (past a text's end: any bytes, masked to 0)
+
+    def _uniform_word(self, j: int) -> np.ndarray:
+        """:meth:`word` of every string when all have one length: the strings lie back to back,
+        so their ``j``-th words are one strided view (the last few read from ``tail``)."""
+        n, w = len(self), self.width
+        left = min(max(w - 8 * j, 0), 8)
+        out = np.zeros(n, dtype=np.uint64)
+        if not n or not left:
+            return out
+        first = int(self.start[0]) + 8 * j
+        fit = min(max((len(self.words) - 1 - first) // w + 1, 0), n)
+        if fit:
+            out[:fit] = self.words[first:first + (fit - 1) * w + 1:w]
+        if fit < n:
+            at = first + np.arange(fit, n, dtype=np.int64) * w - self.tail_from
+            out[fit:] = self.tail[np.minimum(at, len(self.tail) - 1)]
+        out &= _MASKS[left]
+        return out
 
     def max_words(self, rows: np.ndarray | None = None) -> int:
         length = self.length if rows is None else self.length[rows]
         return int((int(length.max()) + 7) // 8) if len(length) else 0
+
+
+def _word_view(data: np.ndarray) -> np.ndarray:
+    """``uint64`` words starting at every byte of ``data`` that has 8 bytes left."""
+    count = max(len(data) - 7, 0)
+    if not count:
+        return np.zeros(0, dtype=np.uint64)
+    return np.ndarray(shape=(count,), dtype="<u8", buffer=data, offset=0, strides=(1,))
 
 
 def arrow_of(values: object) -> pa.Array | pa.ChunkedArray:
@@ -190,8 +229,10 @@ class KeyTable:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def find(self, values: object, rows: np.ndarray | None = None) -> np.ndarray:
-        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact."""
+    def find(self, values: object, rows: np.ndarray | None = None,
+             hashes: np.ndarray | None = None) -> np.ndarray:
+        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact.
+        ``hashes`` may give ``hash64(values, rows)`` when already computed."""
         tv = Texts.of(values)
         rows = np.arange(len(tv)) if rows is None else np.asarray(rows, dtype=np.int64)
         out = np.full(len(rows), -1, dtype=np.int64)
@@ -199,7 +240,7 @@ class KeyTable:
             return out
         if not self.exact:
             return _exact_index_in(values, self.source, rows)
-        found = self.index.get_indexer(hash64(tv, rows))
+        found = self.index.get_indexer(hash64(tv, rows) if hashes is None else hashes)
         hit = np.flatnonzero(found >= 0)
         probe, key = rows[hit], found[hit]
         if self.dense is None:
@@ -258,10 +299,7 @@ def small_codes(values: object, vocabulary: list[str] | tuple[str, ...]) -> np.n
     if not short or len(set(vocabulary)) != len(vocabulary):
         return lookup(t, tv)
     # One word holds the whole text and its length (which tells "" and "\0" apart).
-    key = tv.word(0) ^ (tv.length.astype(np.uint64) << _U64(56))
-    value = t.word(0) ^ (t.length.astype(np.uint64) << _U64(56))
-    order = np.argsort(key)
-    pos = np.searchsorted(key[order], value)
-    pos = np.minimum(pos, len(key) - 1)
-    hit = key[order][pos] == value
-    return np.where(hit, order[pos], -1).astype(np.int64)
+    key = tv.word(0) | (tv.length.astype(np.uint64) << _U64(56))
+    value = t.word(0)
+    value |= t.length.astype(np.uint64) << _U64(56)
+    return pd.Index(key).get_indexer(value).astype(np.int64, copy=False)

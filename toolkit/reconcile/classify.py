@@ -13,6 +13,8 @@ order), so "the earliest credit" is the first of its group. Breaks are produced 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +28,7 @@ from toolkit.contract import (
     ReturnStatus,
     Template,
 )
+from toolkit.io.keys import arrow_of
 from toolkit.io.text import arrow_text, join_groups
 from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, is_one_of, order_by
 from toolkit.settings import ReconcileSettings
@@ -194,14 +197,15 @@ def classify(
     r = links.ret[li]
     g = _Groups(r, n)
 
-    # Wallet emails compared as text pair by pair: cheaper than hashing every email into codes.
-    row_email = arrow_text(ledger["email_key"]).take(pa.array(li))
-    ret_email = arrow_text(returns["email_key"]).take(pa.array(r))
+    # Wallet emails compared as text pair by pair (cheaper than hashing every email into codes),
+    # by arrow on the other core while the checks that do not need them run.
+    pool = ThreadPoolExecutor(max_workers=1)
+    wallets_job = pool.submit(_other_wallet, ledger["email_key"], returns["email_key"], li, r)
+    pool.shutdown(wait=False)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
     refund = ~bonus
     same = links.ccy[li] == exp.ccy[r]
-    other_wallet = pc.not_equal(row_email, ret_email).to_numpy(zero_copy_only=False)
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
     fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
     everything = np.ones(len(li), dtype=bool)
@@ -261,7 +265,7 @@ def classify(
     kind_expected = np.where(bonus, exp.expected_bonus[r], exp.expected_credit[r])
     for reason, mask, with_actual in (
         (BreakReason.CURRENCY_MISMATCH, ~same, False),
-        (BreakReason.WRONG_WALLET, other_wallet, True),
+        (BreakReason.WRONG_WALLET, wallets_job.result(), True),
         (BreakReason.LATE_CREDIT, late, True),
     ):
         first_at = g.first_at(mask)
@@ -316,6 +320,18 @@ def classify(
         ids=(g, arrow_text(ledger["transaction_id"]), li, refund, bonus),
     )
     return frames, state
+
+
+def _other_wallet(
+    row_email: pd.Series, ret_email: pd.Series, li: np.ndarray, r: np.ndarray
+) -> np.ndarray:
+    """Whether ledger row ``li[k]`` sits on another wallet than return ``r[k]`` (emails differ)."""
+    rows = arrow_of(row_email).take(pa.array(li))
+    rets = arrow_of(ret_email).take(pa.array(r))
+    differ = pc.not_equal(rows, rets)
+    if isinstance(differ, pa.ChunkedArray):
+        differ = differ.combine_chunks()
+    return differ.to_numpy(zero_copy_only=False)
 
 
 def _coded(codes: np.ndarray, names: list) -> pa.DictionaryArray:

@@ -13,6 +13,7 @@ It must never decide whether a link is a break: that is :mod:`toolkit.reconcile.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
-from toolkit.io.keys import KeyTable, arrow_of, lookup, small_codes
+from toolkit.io.keys import KeyTable, Texts, arrow_of, lookup, small_codes
 from toolkit.io.text import arrow_text, encode
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
@@ -205,39 +206,41 @@ def link(
     Links aligned with ``ledger``.
     """
     m = len(ledger)
-    type_ = arrow_of(ledger["type"])
-    add = is_one_of(ledger["operation_type"], OperationType.ADD)
-    amount = ledger["amount"].to_numpy(dtype=np.int64)
-    signed = np.where(add, amount, -amount)
-    is_start = is_one_of(type_, LedgerType.WALLET_ACTION_START)
-    is_issue = is_start & add
-    is_bonus = is_issue & is_one_of(ledger["kind"], CreditKind.BONUS_CREDIT)
-    reference = arrow_of(ledger["reference"])
-    has_ref = ~is_one_of(reference, "")
-    postco = is_one_of(ledger["issuer_id"], settings.postco_workflow_id.strip())
-    created = epoch_us(ledger["created_date"])
+    # Two independent halves on the two cores: the references looked up among the return ids,
+    # and the ledger's own masks. Both are array kernels that release the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        refs_job = pool.submit(_references, returns["return_key"], ledger["reference"], m)
+        type_ = arrow_of(ledger["type"])
+        add = is_one_of(ledger["operation_type"], OperationType.ADD)
+        amount = ledger["amount"].to_numpy(dtype=np.int64)
+        signed = np.where(add, amount, -amount)
+        is_start = is_one_of(type_, LedgerType.WALLET_ACTION_START)
+        is_issue = is_start & add
+        is_bonus = is_issue & is_one_of(ledger["kind"], CreditKind.BONUS_CREDIT)
+        postco = is_one_of(ledger["issuer_id"], settings.postco_workflow_id.strip())
+        created = epoch_us(ledger["created_date"])
 
-    is_void = is_one_of(type_, LedgerType.VOID)
-    is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
-    end_reason = arrow_of(ledger["end_reason"])
-    cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL)
-    cancelled = is_issue & (
-        _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void, is_issue)
-        | _named_by(ledger["wallet_action_id"], ledger["wallet_action_id"], cancel_end, is_issue))
+        is_void = is_one_of(type_, LedgerType.VOID)
+        is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
+        end_reason = arrow_of(ledger["end_reason"])
+        cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL)
+        cancelled = is_issue & (
+            _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void, is_issue)
+            | _named_by(ledger["wallet_action_id"], ledger["wallet_action_id"], cancel_end,
+                        is_issue))
+        claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
+        ccy = currency_codes(ledger["currency"])
+        has_ref, target, keys = refs_job.result()
+        role = _roles(type_, end_reason, is_issue, is_bonus, has_ref, postco, is_end, is_void)
 
-    ret = np.full(m, NO, dtype=np.int64)
-    refd = np.flatnonzero(is_issue & has_ref)
-    claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
-    # One table of the return ids serves references, clawback references and clawback notes.
-    keys = KeyTable(returns["return_key"])
-    ret[refd] = keys.find(reference, refd)
-    claw_found = keys.find(reference, claw_rows)
+    ret = np.where(is_issue & has_ref, target, NO)
+    claw_found = target[claw_rows]
+    # Clawback notes are looked up in the same table of return ids.
     owner, words = _note_words(ledger, claw_rows)
     word_hit = keys.find(pa.array(words, type=pa.string()))
     link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
     link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
     orphan = is_issue & ~cancelled & has_ref & (ret == NO)
-    ccy = currency_codes(ledger["currency"])
 
     ambiguous = np.zeros(m, dtype=bool)
     pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
@@ -257,9 +260,22 @@ def link(
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
 
-    role = _roles(type_, end_reason, is_issue, is_bonus, has_ref, postco, is_end, is_void)
     return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
                  link_kind, orphan, ambiguous, clawback, ccy)
+
+
+def _references(
+    return_keys: pd.Series, reference: pd.Series, m: int
+) -> tuple[np.ndarray, np.ndarray, KeyTable]:
+    """Which rows carry a reference, the return each names (``NO`` when none), and the table of
+    return ids (reused for clawback notes)."""
+    keys = KeyTable(return_keys)
+    texts = Texts.of(reference)
+    has_ref = texts.length > 0
+    rows = np.flatnonzero(has_ref)
+    target = np.full(m, NO, dtype=np.int64)
+    target[rows] = keys.find(texts, rows)
+    return has_ref, target, keys
 
 
 def _named_by(
