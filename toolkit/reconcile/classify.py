@@ -28,7 +28,7 @@ from toolkit.contract import (
     ReturnStatus,
     Template,
 )
-from toolkit.io.keys import arrow_of
+from toolkit.io.keys import arrow_of, lookup
 from toolkit.io.text import arrow_text, join_groups
 from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, is_one_of, order_by
 from toolkit.settings import ReconcileSettings
@@ -368,16 +368,19 @@ def _transaction_breaks(
         hit = np.flatnonzero(mask)
         frames.append(break_frame(reason, np.full(len(hit), NO), hit, None, amount[hit], None))
     if notifications is not None:
+        # Each credit wants the email of its kind: looked up among the transaction ids of the
+        # emails sent with that template (one hash table per template, no Python objects).
         cred = np.flatnonzero(links.credited)
-        template = np.where(links.is_bonus[cred], Template.BONUS_CREDIT_RECEIVED.value,
-                            Template.STORE_CREDIT_RECEIVED.value)
-        wanted = pd.MultiIndex.from_arrays(
-            [ledger["transaction_id"].to_numpy(dtype=object)[cred], template])
-        sent = pd.MultiIndex.from_arrays([
-            notifications["transaction_id"].str.strip().to_numpy(dtype=object),
-            notifications["template"].to_numpy(dtype=object),
-        ])
-        hit = cred[~wanted.isin(sent)]
+        sent_ids = notifications["transaction_id"].str.strip()
+        tids = arrow_of(ledger["transaction_id"])
+        missing = np.zeros(len(cred), dtype=bool)
+        for is_bonus, name in ((False, Template.STORE_CREDIT_RECEIVED),
+                               (True, Template.BONUS_CREDIT_RECEIVED)):
+            mine = np.flatnonzero(links.is_bonus[cred] == is_bonus)
+            sent = arrow_of(sent_ids).filter(
+                pa.array(is_one_of(notifications["template"], name.value)))
+            missing[mine] = lookup(tids, sent, cred[mine]) == NO
+        hit = cred[missing]
         frames.append(break_frame(BreakReason.MISSING_NOTIFICATION, links.ret[hit], hit, None,
                                   amount[hit], None))
     return frames
