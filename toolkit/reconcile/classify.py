@@ -201,6 +201,7 @@ def classify(
     # by arrow on the other core while the checks that do not need them run.
     pool = ThreadPoolExecutor(max_workers=1)
     wallets_job = pool.submit(_other_wallet, ledger["email_key"], returns["email_key"], li, r)
+    transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
@@ -300,7 +301,7 @@ def classify(
         frames.append(break_frame(reason, hit, first_any[hit], np.zeros(len(hit)),
                                   any_same_total[hit], any_same_total[hit]))
 
-    frames.extend(_transaction_breaks(ledger, links, notifications))
+    frames.extend(transaction_job.result())
 
     broken = np.zeros(n, dtype=bool)
     for f in frames:

@@ -93,8 +93,11 @@ def _reconcile(
     as_of_us = resolve_as_of(as_of if as_of is not None else settings.as_of, settings, R, L)
 
     with stage("linking credits to returns"):
-        exp = expect(R, settings)
-        links = link(R, L, exp, settings)
+        # Expectations (returns only) are worked out on the other core while linking starts.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            exp_job = pool.submit(expect, R, settings)
+            links = link(R, L, exp_job.result, settings)
+            exp = exp_job.result()
     with stage("classifying breaks"):
         frames, state = classify(R, L, exp, links, settings, as_of_us,
                                  n_in.frame if n_in is not None else None)

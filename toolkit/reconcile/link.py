@@ -13,6 +13,7 @@ It must never decide whether a link is a break: that is :mod:`toolkit.reconcile.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -191,14 +192,16 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
 
 
 def link(
-    returns: pd.DataFrame, ledger: pd.DataFrame, exp: Expectations, settings: ReconcileSettings
+    returns: pd.DataFrame, ledger: pd.DataFrame,
+    exp: Expectations | Callable[[], Expectations], settings: ReconcileSettings,
 ) -> Links:
     """Roles, cancellations, reference links, fallback links, orphans and ambiguous rows.
 
     Parameters
     ----------
     returns, ledger: typed frames from :mod:`toolkit.io.readers`.
-    exp: what each return expects (:func:`expect`).
+    exp: what each return expects (:func:`expect`), or a call giving it (e.g. a future's
+        ``result``), asked for only when the fallback needs it, so it can be computed meanwhile.
     settings: tolerance, issue window and the PostCo workflow id.
 
     Returns
@@ -245,6 +248,7 @@ def link(
     ambiguous = np.zeros(m, dtype=bool)
     pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
     if len(pool):
+        exp = exp() if callable(exp) else exp
         fb_ret, fb_ambiguous = _fallback(returns, ledger, exp, settings, pool, ret, is_bonus,
                                          cancelled, created, ccy)
         linked = fb_ret != NO
