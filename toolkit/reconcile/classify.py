@@ -126,15 +126,20 @@ class _Groups:
             out[rr[start]] = sel[start]
         return out
 
-    def second_at(self, mask: np.ndarray) -> np.ndarray:
-        """Per return, the sorted position of its second-earliest masked credit (``NO``)."""
-        out = np.full(self.n, NO, dtype=np.int64)
+    def first_second_at(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per return, the sorted positions of its earliest and second-earliest masked credits
+        (``NO`` when none)."""
+        first = np.full(self.n, NO, dtype=np.int64)
+        second = np.full(self.n, NO, dtype=np.int64)
         sel = np.flatnonzero(mask)
-        if len(sel) > 1:
+        if len(sel):
             rr = self.r[sel]
-            second = np.r_[False, rr[1:] == rr[:-1]] & np.r_[True, True, rr[2:] != rr[:-2]]
-            out[rr[second]] = sel[second]
-        return out
+            start = np.r_[True, rr[1:] != rr[:-1]]
+            first[rr[start]] = sel[start]
+            if len(sel) > 1:
+                again = ~start & np.r_[True, start[:-1]]  # right after a group's first
+                second[rr[again]] = sel[again]
+        return first, second
 
     @staticmethod
     def value(at: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -208,9 +213,6 @@ def classify(
     refund = ~bonus
     same = links.ccy[li] == exp.ccy[r]
     late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
-    fallback = links.link[li] == LINK_CODE[Link.FALLBACK]
-    everything = np.ones(len(li), dtype=bool)
-    same_int = same.astype(np.int64)
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
@@ -226,9 +228,8 @@ def classify(
          BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS),
     ):
         scope = expects & (expected > 0)
-        first_at = g.first_at(kind_mask)
+        first_at, second_at = g.first_second_at(kind_mask)
         first_of_kind.append(first_at)
-        second_at = g.second_at(kind_mask)
         same_total = g.total(amount, kind_mask & same)
         issued.append(same_total)
         none = scope & (first_at == NO)
@@ -263,25 +264,28 @@ def classify(
                               np.zeros(len(hit)), amount[at], amount[at]))
 
     # Across both kinds, once per return, on the earliest credit concerned.
-    kind_expected = np.where(bonus, exp.expected_bonus[r], exp.expected_credit[r])
-    for reason, mask, with_actual in (
-        (BreakReason.CURRENCY_MISMATCH, ~same, False),
-        (BreakReason.WRONG_WALLET, wallets_job.result(), True),
-        (BreakReason.LATE_CREDIT, late, True),
+    other_ccy_at = g.first_at(~same)
+    for reason, first_at, with_actual in (
+        (BreakReason.CURRENCY_MISMATCH, other_ccy_at, False),
+        (BreakReason.WRONG_WALLET, None, True),
+        (BreakReason.LATE_CREDIT, g.first_at(late), True),
     ):
-        first_at = g.first_at(mask)
+        if first_at is None:
+            first_at = g.first_at(wallets_job.result())
         hit = np.flatnonzero(expects & (first_at != NO))
         at = first_at[hit]
+        kind_expected = np.where(bonus[at], exp.expected_bonus[hit], exp.expected_credit[hit])
         act = None
         if with_actual:
             act = pd.array(amount[at], dtype="Int64")
-            act[same_int[at] != 1] = pd.NA
-        frames.append(break_frame(reason, hit, li[at], kind_expected[at], act, None))
+            act[~same[at]] = pd.NA
+        frames.append(break_frame(reason, hit, li[at], kind_expected, act, None))
 
     # Rule 2: credit on a return that does not expect any.
-    any_at = g.first_at(everything)
-    any_same_total = g.total(amount, same)
-    any_other = g.first_at(~same) != NO
+    any_at = np.full(n, NO, dtype=np.int64)
+    any_at[g.owners] = g.starts
+    any_same_total = issued[0] + issued[1]
+    any_other = other_ccy_at != NO
     first_any = g.value(any_at, li)
     stray = ~expects & ~exp.zero_credit & (any_at != NO)
     status = returns["status"]
@@ -308,7 +312,8 @@ def classify(
         rr = f["r"].to_numpy()
         if len(f) and f["reason"].iat[0] in _RETURN_KEYED:
             broken[rr] = True
-    any_fallback = g.first_at(fallback) != NO
+    any_fallback = np.zeros(n, dtype=bool)
+    any_fallback[links.ret[links.credited & (links.link == LINK_CODE[Link.FALLBACK])]] = True
     # Codes into small dictionaries: a million texts are made only when written.
     outcomes = [Outcome.BREAK, Outcome.PENDING, Outcome.MATCHED_BY_FALLBACK, Outcome.MATCHED,
                 Outcome.NOT_APPLICABLE]
