@@ -119,3 +119,17 @@ def test_texts_of_one_length_read_like_any_other(width, count, how, data):
         assert by_text.setdefault(v, x) == x
     assert small_codes(_arrow(values, how), sorted(set(values))[:5]).tolist() == [
         sorted(set(values))[:5].index(v) if v in sorted(set(values))[:5] else -1 for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0, 1, 999, 1000, 2000, -7, 10**15,
+                                                                    2**62 - 1, -(2**62)])),
+                max_size=40),
+       st.integers(0, 3))
+def test_order_by_is_a_lexsort_by_major_minor_then_position(pairs, scale):
+    from toolkit.reconcile.link import order_by
+
+    major = np.array([p[0] * 10**scale for p in pairs], dtype=np.int64)
+    minor = np.array([p[1] for p in pairs], dtype=np.int64)
+    expected = np.lexsort((np.arange(len(pairs)), minor, major))
+    assert order_by(major, minor).tolist() == expected.tolist()

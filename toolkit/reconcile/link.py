@@ -304,34 +304,52 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     """Positions sorted by (``major``, ``minor``, position), exactly
     ``np.lexsort((positions, minor, major))``.
 
-    ``major`` and ``minor`` are packed into one ``int64`` (``minor`` coarsened by a shift when
-    the pair would not fit) and sorted with an unstable quicksort, three times faster than a
-    stable sort; runs of equal packed keys, usually few, are then put in exact order.
+    Two plain sorts of unique integers (numpy sorts those with SIMD, several times faster than an
+    argsort): positions ride in the low bits, first beside ``minor`` (in milliseconds when every
+    value is a whole millisecond and microseconds would not fit), then the rank that gives beside
+    ``major``. Values that cannot be packed take the stable argsorts instead.
 
     >>> order_by(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9])).tolist()
     [1, 3, 2, 0]
     """
     major = np.asarray(major, dtype=np.int64)
     minor = np.asarray(minor, dtype=np.int64)
-    if not len(major):
+    n = len(major)
+    if not n:
         return np.zeros(0, dtype=np.int64)
-    if int(major.min()) < 0:
-        return np.lexsort((np.arange(len(major)), minor, major))
-    low = int(minor.min())
-    span = int(minor.max()) - low + 1
-    shift = 0
-    while (int(major.max()) + 1) * (((span - 1) >> shift) + 1) >= 2**62:
-        shift += 1
-    key = major * (((span - 1) >> shift) + 1) + ((minor - low) >> shift)
-    order = np.argsort(key)
-    ties = key[order]
-    tie = ties[1:] == ties[:-1]
-    if tie.any():
-        member = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
-        run = np.cumsum(np.r_[True, ~tie])[member]
-        sub = order[member]
-        order[member] = sub[np.lexsort((sub, minor[sub], run))]
-    return order
+    bits = max(int(n - 1).bit_length(), 1)
+    room = 1 << (63 - bits)
+    by_minor = _packed_order(minor, bits, room)
+    if by_minor is None:
+        by_minor = np.argsort(minor, kind="stable")
+    low = int(major.min())
+    if int(major.max()) - low >= room:
+        return by_minor[np.argsort(major[by_minor], kind="stable")]
+    packed = (major[by_minor] - low) << bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return by_minor[packed]
+
+
+_US_PER_MS = 1000
+
+
+def _packed_order(values: np.ndarray, bits: int, room: int) -> np.ndarray | None:
+    """Positions sorted by (``values``, position) through one sort of ``value << bits |
+    position``; ``None`` when the values' span does not fit in ``room``."""
+    low = int(values.min())
+    span = int(values.max()) - low
+    packed = values - low
+    if span >= room:
+        if span // _US_PER_MS >= room or (packed % _US_PER_MS).any():
+            return None
+        packed //= _US_PER_MS  # whole milliseconds: same order, a thousand times less span
+    packed <<= bits
+    packed |= np.arange(len(values), dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return packed
 
 
 def _roles(
