@@ -54,6 +54,10 @@ _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 #: ``created_date`` of exports is whole milliseconds: packing milliseconds leaves room for the
 #: row position in the same ``int64``.
 _US_PER_MS = 1000
+#: Rows per block of the key loop: a block's keys (512 kB) stay in cache across byte positions.
+_BLOCK = 1 << 16
+#: Rows laid side by side for byte ranges.
+_LANES = 256
 
 
 @dataclass(frozen=True)
@@ -274,36 +278,67 @@ def _text_key(columns: list[np.ndarray], limit: int) -> tuple[np.ndarray, int] |
     (keys, radix of the last column): ``key // radix`` keys the other columns alone.
     """
     m = len(columns[0])
-    digits = np.concatenate([c.T for c in columns])  # one contiguous row per byte position
-    low = digits.min(axis=1).astype(np.int64) if len(digits) else np.zeros(0, dtype=np.int64)
-    high = digits.max(axis=1).astype(np.int64) if len(digits) else np.zeros(0, dtype=np.int64)
-    radix = [int(r) for r in high - low + 1]
+    digits = [(column, j) for column in columns for j in range(column.shape[1])]
+    ranges = [_byte_range(column) for column in columns]
+    low = np.concatenate([lo for lo, _ in ranges])
+    radix = [int(r) for r in np.concatenate([hi for _, hi in ranges]) - low + 1]
     ranks: dict[int, np.ndarray] = {}
     # Widest ranges first: the fewest rank tables that make the key fit.
-    for j in sorted(range(len(radix)), key=lambda j: -radix[j]):
-        if math.prod(radix) < limit or radix[j] == 1:
+    for i in sorted(range(len(radix)), key=lambda i: -radix[i]):
+        if math.prod(radix) < limit or radix[i] == 1:
             break
-        present = np.bincount(digits[j], minlength=256) > 0
-        if int(present.sum()) < radix[j]:
-            ranks[j] = (np.cumsum(present) - 1).astype(np.uint8)
-            radix[j] = int(present.sum())
+        column, j = digits[i]
+        present = np.bincount(column[:, j], minlength=256) > 0
+        if int(present.sum()) < radix[i]:
+            ranks[i] = (np.cumsum(present) - 1).astype(np.uint8)
+            radix[i] = int(present.sum())
     if math.prod(radix) >= limit:
         return None
-    key = np.zeros(m, dtype=np.int64)
+    steps = [(i, r) for i, r in enumerate(radix) if r > 1]
+    high = low + np.asarray(radix) - 1
+    peak = 0
+    for i, r in steps:
+        peak = peak * r + (r - 1 if i in ranks else int(high[i]))
+    if peak >= 2**63:  # raw bytes would overflow before the lows come off: shift each byte
+        for i, _ in steps:
+            ranks.setdefault(i, (np.arange(256) - low[i]).astype(np.uint8))
     offset = 0
-    for j, r in enumerate(radix):
-        if r == 1:
-            continue
-        key *= r
-        offset *= r
-        if j in ranks:
-            key += ranks[j][digits[j]]
-        else:
-            key += digits[j]
-            offset += int(low[j])
-    key -= offset
+    for i, r in steps:
+        offset = offset * r + (0 if i in ranks else int(low[i]))
+    key = np.empty(m, dtype=np.int64)
+    # Block by block, so a block's keys stay in cache across the byte positions.
+    for start in range(0, m, _BLOCK):
+        part = key[start:start + _BLOCK]
+        part.fill(0)
+        for i, r in steps:
+            column, j = digits[i]
+            part *= r
+            byte = column[start:start + _BLOCK, j]
+            part += ranks[i][byte] if i in ranks else byte
+        part -= offset
     last = columns[-1].shape[1]
     return key, math.prod(radix[len(radix) - last:])
+
+
+def _byte_range(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest byte at each position of a ``(rows, width)`` byte matrix.
+
+    Many rows are laid side by side first: a reduction over a few wide rows runs at memory speed,
+    one over millions of rows of a dozen bytes does not."""
+    rows, width = column.shape
+    if not width:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    whole = rows - rows % _LANES
+    low = np.full(width, 255, dtype=np.uint8)
+    high = np.zeros(width, dtype=np.uint8)
+    if whole:
+        wide = column[:whole].reshape(-1, _LANES * width)
+        low = wide.min(axis=0).reshape(_LANES, width).min(axis=0)
+        high = wide.max(axis=0).reshape(_LANES, width).max(axis=0)
+    if whole < rows:
+        low = np.minimum(low, column[whole:].min(axis=0))
+        high = np.maximum(high, column[whole:].max(axis=0))
+    return low.astype(np.int64), high.astype(np.int64)
 
 
 def _by_time(created_us: np.ndarray, bits: int) -> np.ndarray:
