@@ -54,6 +54,9 @@ _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 #: ``created_date`` of exports is whole milliseconds: packing milliseconds leaves room for the
 #: row position in the same ``int64``.
 _US_PER_MS = 1000
+#: Number columns of ``Balances.wallets``, in order; movement buckets by role code.
+_NUMBERS = ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference", "rows")
+_BUCKET_ROW = {ROLE_CODE[role]: _NUMBERS.index(column) for role, column in BUCKETS.items()}
 #: Rows per block of the key loop: a block's keys (512 kB) stay in cache across byte positions.
 _BLOCK = 1 << 16
 #: Rows laid side by side for byte ranges.
@@ -98,72 +101,55 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
     m = len(ledger)
     wallet = _raw_text(ledger["wallet_id"])
     currency = _raw_text(ledger["currency"])
-    bits = max(1, (m - 1).bit_length())
     columns = [_fixed_width_bytes(wallet), _fixed_width_bytes(currency)] if m else [None]
     if any(c is None for c in columns):
         return _roll_forward_hashed(ledger, links)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Independent halves of the replay order, on both cores (numpy sorts release the GIL).
+    bits = max(1, (m - 1).bit_length())
+    updated = ledger["updated_balance"].to_numpy(dtype=np.int64)
+    # Independent pieces run on both cores: numpy's sorts, gathers and arrow's takes release
+    # the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         by_time = pool.submit(_by_time, links.created_us, bits)
         packed = _text_key(columns, 2 ** (63 - bits))
         by_time = by_time.result()
-    if packed is None:
-        return _roll_forward_hashed(ledger, links)
-    key, currency_radix = packed
+        if packed is None:
+            return _roll_forward_hashed(ledger, links)
+        key, currency_radix = packed
+        order, first, keys = _replay_order(key, by_time, bits)
+        del key, by_time  # the order lives in the key's memory
+        last = np.r_[first[1:] - 1, m - 1]
+        text = pool.submit(_balance_text, wallet, currency, ledger["customer_email"],
+                           order[first], order[last])
+        numbers = np.zeros((len(_NUMBERS), len(first)), dtype=np.int64)
+        # Two halves of the rows, cut where a balance starts, so no balance is in both.
+        cut = int(first[len(first) // 2])
+        later = pool.submit(_replay, order, first, cut, m, links, updated, numbers)
+        found = _replay(order, first, 0, cut, links, updated, numbers)
+        bad, expected, reported = (np.concatenate(pair) for pair in zip(found, later.result()))
+        text = text.result()
 
-    # Stable by (key, created, position): the time order's rank rides in the low bits.
-    rows = np.take(key, by_time)
-    rows <<= bits
-    rows |= np.arange(m, dtype=np.int64)
-    rows.sort()
-    order = by_time[rows & ((1 << bits) - 1)]
-    rows >>= bits  # the sorted keys
-    start = np.empty(m, dtype=bool)
-    start[0] = True
-    np.not_equal(rows[1:], rows[:-1], out=start[1:])
-    first = np.flatnonzero(start)
-    last = np.r_[first[1:] - 1, m - 1]
-
-    signed = np.take(links.signed, order)
-    updated = ledger["updated_balance"].to_numpy(dtype=np.int64)
-    reported = np.take(updated, order)
-    expected = np.empty(m, dtype=np.int64)
-    expected[0] = reported[0]
-    np.add(reported[:-1], signed[1:], out=expected[1:])
-    expected[first] = reported[first]  # the first row sets the opening: never a break
-    bad = np.flatnonzero(expected != reported)
     if len(bad):
-        bad = bad[_file_order(bad, order, first, rows[first], currency_radix, m)]
+        permutation = _file_order(bad, order, first, keys, currency_radix, m)
+        bad, expected, reported = bad[permutation], expected[permutation], reported[permutation]
     li = order[bad]
     breaks = [
-        break_frame(BreakReason.BALANCE_BREAK, links.ret[li], li, expected[bad], reported[bad],
-                    reported[bad] - expected[bad]),
+        break_frame(BreakReason.BALANCE_BREAK, links.ret[li], li, expected, reported,
+                    reported - expected),
     ]
     negative = np.flatnonzero(updated < 0)
     breaks.append(break_frame(BreakReason.NEGATIVE_BALANCE, links.ret[negative], negative, None,
                               updated[negative], None))
 
-    opening = reported[first] - signed[first]
-    moves = _moves(np.take(links.role, order), signed, first)
-    table = {
-        "wallet_id": _str(wallet.take(pa.array(order[first]))),
-        "currency": _str(currency.take(pa.array(order[first]))),
-        "customer_email": _str(_raw_text(ledger["customer_email"]).take(pa.array(order[last]))),
-        "opening": opening,
-    }
-    zero = None
-    for role, column in BUCKETS.items():
-        moved = moves.get(ROLE_CODE[role])
-        if moved is None:
-            zero = np.zeros(len(first), dtype=np.int64) if zero is None else zero
-            moved = zero.copy()
-        table[column] = moved
-    closing = opening + moves["total"]
-    table["closing"] = closing
-    table["reported_closing"] = reported[last]
-    table["difference"] = reported[last] - closing
-    table["rows"] = np.diff(np.r_[first, m])
-    return Balances(pd.DataFrame(table), breaks)
+    row = {name: numbers[i] for i, name in enumerate(_NUMBERS)}
+    np.subtract(updated[order[first]], links.signed[order[first]], out=row["opening"])
+    row["closing"] += row["opening"]  # it held the sum of all movements
+    row["reported_closing"][:] = updated[order[last]]
+    np.subtract(row["reported_closing"], row["closing"], out=row["difference"])
+    row["rows"][:] = np.diff(first, append=m)
+    table = pd.DataFrame(numbers.T, columns=list(_NUMBERS), copy=False)
+    for i, (name, values) in enumerate(text.items()):
+        table.insert(i, name, values)
+    return Balances(table, breaks)
 
 
 def _roll_forward_hashed(ledger: pd.DataFrame, links: Links) -> Balances:
@@ -344,7 +330,6 @@ def _byte_range(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _by_time(created_us: np.ndarray, bits: int) -> np.ndarray:
     """Positions sorted by (``created_us``, position); one sort of unique packed integers when
     the time span fits beside ``bits`` of position."""
-    m = len(created_us)
     low = int(created_us.min())
     span = int(created_us.max()) - low
     room = 2 ** (63 - bits)
@@ -357,25 +342,126 @@ def _by_time(created_us: np.ndarray, bits: int) -> np.ndarray:
     if unit != 1:
         packed //= unit
     packed <<= bits
-    packed |= np.arange(m, dtype=np.int64)
+    _add_positions(packed)
     packed.sort()
     packed &= (1 << bits) - 1
     return packed
 
 
-def _moves(role: np.ndarray, signed: np.ndarray, first: np.ndarray) -> dict[object, np.ndarray]:
-    """Per balance (rows sorted by balance, ``first`` their starts): the signed sum of each role
-    present, by role code, and of all rows (``"total"``). Sums wrap as ``int64`` addition does,
-    so the order of adding never changes a bit."""
-    total = np.add.reduceat(signed, first)
-    present = np.flatnonzero(np.bincount(role, minlength=len(ROLES)))
-    out: dict[object, np.ndarray] = {"total": total}
-    rest = total.copy()
-    for code in present[:-1]:
-        out[int(code)] = np.add.reduceat(np.where(role == code, signed, 0), first)
-        rest -= out[int(code)]
-    out[int(present[-1])] = rest
-    return out
+def _add_positions(values: np.ndarray) -> None:
+    """``values |= position`` in place, block by block (no array of positions)."""
+    step = np.arange(_BLOCK, dtype=np.int64)
+    here = np.empty(_BLOCK, dtype=np.int64)
+    for start in range(0, len(values), _BLOCK):
+        part = values[start:start + _BLOCK]
+        np.add(step[:len(part)], start, out=here[:len(part)])
+        part |= here[:len(part)]
+
+
+def _replay_order(key: np.ndarray, by_time: np.ndarray, bits: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by (``key``, time, position): the time order's rank rides in the low bits.
+
+    Returns
+    -------
+    (order, first, keys): positions in replay order (written over ``key``), the first replayed
+    row of each balance, and each balance's key.
+    """
+    m = len(key)
+    rows = np.empty(m, dtype=np.int64)
+    for start in range(0, m, _BLOCK):
+        part = rows[start:start + _BLOCK]
+        np.take(key, by_time[start:start + _BLOCK], out=part, mode="clip")
+        part <<= bits
+    _add_positions(rows)
+    rows.sort()
+    start_flags = np.empty(m, dtype=bool)
+    start_flags[0] = True
+    shifted = np.empty(_BLOCK + 1, dtype=np.int64)
+    for start in range(0, m, _BLOCK):
+        lead = max(start - 1, 0)
+        stop = min(start + _BLOCK, m)
+        part = np.right_shift(rows[lead:stop], bits, out=shifted[:stop - lead])
+        np.not_equal(part[1:], part[:-1], out=start_flags[lead + 1:stop])
+    first = np.flatnonzero(start_flags)
+    keys = rows[first] >> bits
+    rows &= (1 << bits) - 1
+    return np.take(by_time, rows, out=key, mode="clip"), first, keys
+
+
+def _replay(order: np.ndarray, first: np.ndarray, begin: int, end: int, links: Links,
+            updated: np.ndarray, numbers: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replay rows ``begin:end`` of the replay order (whole balances), block by block so every
+    intermediate stays in cache.
+
+    Adds each balance's movements per bucket, and of all rows (into the ``closing`` row), to
+    ``numbers``. Sums wrap as ``int64`` addition does, so the order of adding never changes a
+    bit.
+
+    Returns
+    -------
+    (rows, expected, reported): replayed rows whose ``updated_balance`` does not follow from the
+    row before, in replay order, with the expected and the reported balance.
+    """
+    size = min(_BLOCK, max(end - begin, 0))
+    signed = np.empty(size, dtype=np.int64)
+    reported = np.empty(size, dtype=np.int64)
+    expected = np.empty(size, dtype=np.int64)
+    role = np.empty(size, dtype=links.role.dtype)
+    masked = np.empty(size, dtype=np.int64)
+    total_row = _NUMBERS.index("closing")
+    found = [(np.zeros(0, dtype=np.int64),) * 3]
+    previous = 0
+    for start in range(begin, end, _BLOCK):
+        stop = min(start + _BLOCK, end)
+        n = stop - start
+        sg, rp, rl, ex, mk = signed[:n], reported[:n], role[:n], expected[:n], masked[:n]
+        rows = order[start:stop]
+        np.take(links.signed, rows, out=sg, mode="clip")
+        np.take(updated, rows, out=rp, mode="clip")
+        np.take(links.role, rows, out=rl, mode="clip")
+        # Balances meeting this block, and where each starts in it (the first may start before).
+        g0 = int(np.searchsorted(first, start, side="right")) - 1
+        g1 = int(np.searchsorted(first, stop, side="left"))
+        local = first[g0:g1] - start
+        opens = local[local >= 0]
+        ex[0] = previous + sg[0]
+        np.add(rp[:-1], sg[1:], out=ex[1:])
+        ex[opens] = rp[opens]  # the first row sets the opening: never a break
+        previous = int(rp[-1])
+        wrong = np.flatnonzero(ex != rp)
+        if len(wrong):
+            found.append((wrong + start, ex[wrong], rp[wrong]))
+        local[0] = 0
+        total = np.add.reduceat(sg, local)
+        numbers[total_row, g0:g1] += total
+        # Each role's sums, except the block's commonest role: the total minus the others.
+        counts = np.bincount(rl, minlength=len(ROLES))
+        common = int(np.argmax(counts))
+        for code in np.flatnonzero(counts).tolist():
+            if code == common:
+                continue
+            np.multiply(sg, rl == code, out=mk)
+            moved = np.add.reduceat(mk, local)
+            total -= moved
+            if code in _BUCKET_ROW:
+                numbers[_BUCKET_ROW[code], g0:g1] += moved
+        if common in _BUCKET_ROW:
+            numbers[_BUCKET_ROW[common], g0:g1] += total
+    return tuple(np.concatenate(part) for part in zip(*found))
+
+
+def _balance_text(wallet: pa.Array | pa.ChunkedArray, currency: pa.Array | pa.ChunkedArray,
+                  email: pd.Series, first: np.ndarray, last: np.ndarray
+                  ) -> dict[str, pd.arrays.ArrowStringArray]:
+    """The text columns of the balances: wallet and currency of each balance's first row, the
+    customer email of its latest."""
+    return {
+        "wallet_id": _str(wallet.take(pa.array(first))),
+        "currency": _str(currency.take(pa.array(first))),
+        "customer_email": _str(_raw_text(email).take(pa.array(last))),
+    }
 
 
 def _file_order(bad: np.ndarray, order: np.ndarray, first: np.ndarray, keys: np.ndarray,
