@@ -20,10 +20,11 @@ from toolkit.reconcile.balances import (
     _raw_text,
     _roll_forward_hashed,
     _text_key,
+    liability,
     roll_forward,
 )
-from toolkit.reconcile.link import ROLE_CODE, ROLES, Links
 from toolkit.contract import Role
+from toolkit.reconcile.link import ROLE_CODE, ROLES, Links
 
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 MS = 1000
@@ -170,3 +171,29 @@ def test_breaks_follow_the_file_while_wallets_follow_the_text():
 def test_empty_ledger_has_no_balances(dtype):
     bal = roll_forward(_ledger([], [], [], [], dtype), _links([], [], [], []))
     assert bal.wallets.empty and all(b.empty for b in bal.breaks)
+
+
+LIABILITY = ["opening", "refund_credits", "bonus_credits", "other_credits", "redemptions",
+             "redemption_refunds", "expiries", "cancellations", "voids", "adjustments", "other",
+             "closing", "reported_closing", "difference"]
+
+
+def _liability_by_groupby(wallets: pd.DataFrame) -> dict[str, dict[str, int]]:
+    out = {}
+    for currency, part in wallets.groupby("currency", sort=True):
+        sums = {c: int(part[c].to_numpy(dtype=np.int64).sum()) for c in LIABILITY}
+        sums["wallets"] = len(part)
+        out[str(currency)] = sums
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["USD", "EUR", "JPY", "", "ÉUR", None]),
+                               st.integers(-2**63, 2**63 - 1)), max_size=30),
+       dtype=st.sampled_from([STR, object]))
+def test_liability_sums_each_currency_as_a_group_by_does(rows, dtype):
+    values = np.array([v for _, v in rows], dtype=np.int64)
+    wallets = pd.DataFrame({"currency": pd.Series([c for c, _ in rows], dtype=dtype)})
+    for i, column in enumerate(LIABILITY):
+        wallets[column] = np.roll(values, i) if len(values) else values
+    assert liability(wallets) == _liability_by_groupby(wallets)

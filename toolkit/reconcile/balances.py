@@ -483,11 +483,31 @@ def _file_order(bad: np.ndarray, order: np.ndarray, first: np.ndarray, keys: np.
 
 def liability(wallets: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Per currency: opening, movements per bucket, closing, reported closing, difference,
-    wallets (minor units). The closing is tied to the ledger's own balances via ``difference``."""
+    wallets (minor units). The closing is tied to the ledger's own balances via ``difference``.
+
+    Currencies in text order; a wallet without a currency counts nowhere (as in a pandas
+    group-by). Sums wrap as ``int64`` addition does.
+
+    >>> numbers = ["opening", *BUCKETS.values(), "closing", "reported_closing", "difference"]
+    >>> wallets = pd.DataFrame({"currency": ["USD", "EUR", "USD"],
+    ...                         **{c: [100, 5, 7] for c in numbers}})
+    >>> usd = liability(wallets)["USD"]
+    >>> usd["closing"], usd["wallets"]
+    (107, 2)
+    """
     columns = ["opening", *BUCKETS.values(), "closing", "reported_closing", "difference"]
+    codes, names = pd.factorize(wallets["currency"], sort=True)
+    # One stable sort of small codes (a radix sort) puts each currency's wallets together.
+    small = codes.astype(np.int16) if len(names) < 2**15 else codes
+    order = np.argsort(small, kind="stable")
+    order = order[codes[order] >= 0]
+    starts = np.searchsorted(codes[order], np.arange(len(names)))
+    counts = np.diff(np.r_[starts, len(order)])
+    sums = {c: np.add.reduceat(wallets[c].to_numpy(dtype=np.int64)[order], starts)
+            if len(order) else np.zeros(0, dtype=np.int64) for c in columns}
     out: dict[str, dict[str, int]] = {}
-    for currency, part in wallets.groupby("currency", sort=True):
-        sums = {c: int(part[c].to_numpy(dtype=np.int64).sum()) for c in columns}
-        sums["wallets"] = len(part)
-        out[str(currency)] = sums
+    for i, name in enumerate(names):
+        totals = {c: int(sums[c][i]) for c in columns}
+        totals["wallets"] = int(counts[i])
+        out[str(name)] = totals
     return out
