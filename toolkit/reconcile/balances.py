@@ -118,8 +118,8 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
         order, first, keys = _replay_order(key, by_time, bits)
         del key, by_time  # the order lives in the key's memory
         last = np.r_[first[1:] - 1, m - 1]
-        text = pool.submit(_balance_text, wallet, currency, ledger["customer_email"],
-                           order[first], order[last])
+        text = pool.submit(_balance_text, columns, ledger["customer_email"], order[first],
+                           order[last])
         numbers = np.zeros((len(_NUMBERS), len(first)), dtype=np.int64)
         # Two halves of the rows, cut where a balance starts, so no balance is in both.
         cut = int(first[len(first) // 2])
@@ -452,16 +452,25 @@ def _replay(order: np.ndarray, first: np.ndarray, begin: int, end: int, links: L
     return tuple(np.concatenate(part) for part in zip(*found))
 
 
-def _balance_text(wallet: pa.Array | pa.ChunkedArray, currency: pa.Array | pa.ChunkedArray,
-                  email: pd.Series, first: np.ndarray, last: np.ndarray
-                  ) -> dict[str, pd.arrays.ArrowStringArray]:
-    """The text columns of the balances: wallet and currency of each balance's first row, the
-    customer email of its latest."""
+def _balance_text(columns: list[np.ndarray], email: pd.Series, first: np.ndarray,
+                  last: np.ndarray) -> dict[str, pd.arrays.ArrowStringArray]:
+    """The text columns of the balances: wallet and currency of each balance's first row (from
+    their byte matrices), the customer email of its latest."""
     return {
-        "wallet_id": _str(wallet.take(pa.array(first))),
-        "currency": _str(currency.take(pa.array(first))),
+        "wallet_id": _str(_fixed_width_text(columns[0], first)),
+        "currency": _str(_fixed_width_text(columns[1], first)),
         "customer_email": _str(_raw_text(email).take(pa.array(last))),
     }
+
+
+def _fixed_width_text(column: np.ndarray, rows: np.ndarray) -> pa.LargeStringArray:
+    """Arrow strings of some rows of a fixed-width byte matrix: one row copy each, where a take
+    of arrow strings reads offsets and characters from two places."""
+    data = np.take(column, rows, axis=0)
+    count, width = data.shape
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64) if width else (
+        np.zeros(count + 1, dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _file_order(bad: np.ndarray, order: np.ndarray, first: np.ndarray, keys: np.ndarray,
