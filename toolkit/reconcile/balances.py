@@ -241,7 +241,7 @@ def _fixed_width_bytes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         if total % n or (width is not None and total // n != width):
             return None
         width = total // n
-        if not (np.diff(offsets) == width).all():
+        if any((np.diff(offsets[b.start:b.stop + 1]) != width).any() for b in _blocks(n)):
             return None
         raw = np.frombuffer(data, dtype=np.uint8) if total else np.zeros(0, dtype=np.uint8)
         parts.append(raw[int(offsets[0]):int(offsets[-1])].reshape(n, width))
@@ -274,7 +274,7 @@ def _text_key(columns: list[np.ndarray], limit: int) -> tuple[np.ndarray, int] |
         if math.prod(radix) < limit or radix[i] == 1:
             break
         column, j = digits[i]
-        present = np.bincount(column[:, j], minlength=256) > 0
+        present = sum(np.bincount(column[b, j], minlength=256) for b in _blocks(m)) > 0
         if int(present.sum()) < radix[i]:
             ranks[i] = (np.cumsum(present) - 1).astype(np.uint8)
             radix[i] = int(present.sum())
@@ -333,19 +333,24 @@ def _by_time(created_us: np.ndarray, bits: int) -> np.ndarray:
     low = int(created_us.min())
     span = int(created_us.max()) - low
     room = 2 ** (63 - bits)
+    packed = np.subtract(created_us, low)
     unit = 1
-    if span >= room and not ((created_us - low) % _US_PER_MS).any():
+    if span >= room and not any((packed[b] % _US_PER_MS).any() for b in _blocks(len(packed))):
         unit = _US_PER_MS
+        packed //= unit
     if span // unit >= room:
         return np.argsort(created_us, kind="stable")
-    packed = created_us - low
-    if unit != 1:
-        packed //= unit
     packed <<= bits
     _add_positions(packed)
     packed.sort()
     packed &= (1 << bits) - 1
     return packed
+
+
+def _blocks(n: int) -> list[slice]:
+    """Slices of ``n`` rows, :data:`_BLOCK` at a time: checks over blocks need no ledger-sized
+    temporary (fresh memory costs a page fault per page on first touch)."""
+    return [slice(start, min(start + _BLOCK, n)) for start in range(0, n, _BLOCK)]
 
 
 def _add_positions(values: np.ndarray) -> None:
