@@ -122,7 +122,7 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
                            order[last])
         numbers = np.zeros((len(_NUMBERS), len(first)), dtype=np.int64)
         # Two halves of the rows, cut where a balance starts, so no balance is in both.
-        cut = int(first[len(first) // 2])
+        cut = int(first[np.searchsorted(first, m // 2)]) if first[-1] >= m // 2 else m
         later = pool.submit(_replay, order, first, cut, m, links, updated, numbers)
         found = _replay(order, first, 0, cut, links, updated, numbers)
         bad, expected, reported = (np.concatenate(pair) for pair in zip(found, later.result()))
