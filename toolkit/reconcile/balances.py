@@ -417,7 +417,8 @@ def _replay(order: np.ndarray, first: np.ndarray, begin: int, end: int, links: L
     masked = np.empty(size, dtype=np.int64)
     total_row = _NUMBERS.index("closing")
     found = [(np.zeros(0, dtype=np.int64),) * 3]
-    previous = 0
+    previous = np.zeros(1, dtype=np.int64)  # the last balance of the block before (as an array,
+    # so that sums wrap as in every other int64 sum, without a scalar overflow warning)
     for start in range(begin, end, _BLOCK):
         stop = min(start + _BLOCK, end)
         n = stop - start
@@ -431,10 +432,10 @@ def _replay(order: np.ndarray, first: np.ndarray, begin: int, end: int, links: L
         g1 = int(np.searchsorted(first, stop, side="left"))
         local = first[g0:g1] - start
         opens = local[local >= 0]
-        ex[0] = previous + sg[0]
+        np.add(previous, sg[:1], out=ex[:1])
         np.add(rp[:-1], sg[1:], out=ex[1:])
         ex[opens] = rp[opens]  # the first row sets the opening: never a break
-        previous = int(rp[-1])
+        previous[0] = rp[-1]
         wrong = np.flatnonzero(ex != rp)
         if len(wrong):
             found.append((wrong + start, ex[wrong], rp[wrong]))
