@@ -115,7 +115,7 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
         if packed is None:
             return _roll_forward_hashed(ledger, links)
         key, currency_radix = packed
-        order, first, keys = _replay_order(key, by_time, bits)
+        order, first, keys = _replay_order(key, by_time, bits, pool)
         del key, by_time  # the order lives in the key's memory
         last = np.r_[first[1:] - 1, m - 1]
         text = pool.submit(_balance_text, columns, ledger["customer_email"], order[first],
@@ -363,9 +363,10 @@ def _add_positions(values: np.ndarray) -> None:
         part |= here[:len(part)]
 
 
-def _replay_order(key: np.ndarray, by_time: np.ndarray, bits: int
+def _replay_order(key: np.ndarray, by_time: np.ndarray, bits: int, pool: ThreadPoolExecutor
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows sorted by (``key``, time, position): the time order's rank rides in the low bits.
+    The gathers run in two halves, one on ``pool``.
 
     Returns
     -------
@@ -373,11 +374,18 @@ def _replay_order(key: np.ndarray, by_time: np.ndarray, bits: int
     row of each balance, and each balance's key.
     """
     m = len(key)
+    half = m // 2
     rows = np.empty(m, dtype=np.int64)
-    for start in range(0, m, _BLOCK):
-        part = rows[start:start + _BLOCK]
-        np.take(key, by_time[start:start + _BLOCK], out=part, mode="clip")
-        part <<= bits
+
+    def ranked_keys(begin: int, end: int) -> None:
+        for start in range(begin, end, _BLOCK):
+            part = rows[start:min(start + _BLOCK, end)]
+            np.take(key, by_time[start:start + len(part)], out=part, mode="clip")
+            part <<= bits
+
+    later = pool.submit(ranked_keys, half, m)
+    ranked_keys(0, half)
+    later.result()
     _add_positions(rows)
     rows.sort()
     start_flags = np.empty(m, dtype=bool)
@@ -391,7 +399,10 @@ def _replay_order(key: np.ndarray, by_time: np.ndarray, bits: int
     first = np.flatnonzero(start_flags)
     keys = rows[first] >> bits
     rows &= (1 << bits) - 1
-    return np.take(by_time, rows, out=key, mode="clip"), first, keys
+    later = pool.submit(np.take, by_time, rows[half:], None, key[half:], "clip")
+    np.take(by_time, rows[:half], out=key[:half], mode="clip")
+    later.result()
+    return key, first, keys
 
 
 def _replay(order: np.ndarray, first: np.ndarray, begin: int, end: int, links: Links,
