@@ -14,8 +14,10 @@ width each (``W0048618GBP``, ``GBP``), so their bytes pack into one ``int64`` pe
 like the text (each byte position a digit of a mixed radix, :func:`_text_key`): no hashing of
 millions of strings, and the balances come out already in ``balances.csv`` order. Two sorts of
 unique packed integers (time then wallet, the row position in the low bits) give the replay
-order. Text that does not pack (mixed widths, missing values, too many distinct bytes) takes the
-straightforward route, :func:`_roll_forward_hashed`; both give the same result, which
+order. The replay then gathers, checks and sums rows one block at a time, so intermediates stay
+in cache and no ledger-sized temporary is faulted in, in two halves on the two cores. Text that
+does not pack (mixed widths, missing values, too many distinct bytes) takes the straightforward
+route, :func:`_roll_forward_hashed`; both give the same result, which
 ``tests/test_balances_fast.py`` holds on random ledgers.
 """
 
@@ -57,7 +59,7 @@ _US_PER_MS = 1000
 #: Number columns of ``Balances.wallets``, in order; movement buckets by role code.
 _NUMBERS = ("opening", *BUCKETS.values(), "closing", "reported_closing", "difference", "rows")
 _BUCKET_ROW = {ROLE_CODE[role]: _NUMBERS.index(column) for role, column in BUCKETS.items()}
-#: Rows per block of the key loop: a block's keys (512 kB) stay in cache across byte positions.
+#: Rows per block: a block's int64 values (512 kB) stay in cache across the passes over it.
 _BLOCK = 1 << 16
 #: Rows laid side by side for byte ranges.
 _LANES = 256
