@@ -17,7 +17,6 @@ import pyarrow as pa
 
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError, InputError
-from toolkit.io.memory import reuse_freed_memory
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
 from toolkit.io.text import arrow_memory, join_groups
 from toolkit.progress import stage
@@ -78,7 +77,7 @@ def reconcile(
     """
     if settings is None:
         settings = load_settings(config)
-    with arrow_memory(), reuse_freed_memory():
+    with arrow_memory():
         return _reconcile(returns, ledger, notifications, settings, as_of)
 
 
