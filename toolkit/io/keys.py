@@ -79,7 +79,7 @@ class Texts:
         n = len(arr)
         _, offsets_buf, data_buf = arr.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=offset_type)[arr.offset:arr.offset + n + 1]
-        offsets = offsets.astype(np.int64)
+        offsets = offsets.astype(np.int64, copy=False)  # large strings' offsets: no copy
         data = (np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None
                 else np.zeros(0, dtype=np.uint8))
         # Every word fully inside the buffer is read in place; the last few through a padded copy.

@@ -121,7 +121,7 @@ class Links:
 
 def epoch_us(stamps: pd.Series) -> np.ndarray:
     """Microseconds since the epoch of a UTC timestamp column; ``NaT`` becomes ``NO``."""
-    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+    values = np.array(stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64))
     values[values == np.iinfo(np.int64).min] = NO  # NaT
     return values
 
