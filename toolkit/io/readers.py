@@ -20,6 +20,8 @@ columns).
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
@@ -525,6 +527,8 @@ def _read(
     )
     files = tuple(SourceFile(r.label, r.sha256, r.rows) for r in raws)
     labels = [r.label for r in raws]
+    for r in raws:
+        r.columns = None  # the chunks live on in ``text`` alone, and die with their use
 
     text, collapsed = _collapse_duplicates(text, spec, labels, problems)
     typed, naive = _type_columns(text, spec, settings, labels, problems)
@@ -555,7 +559,7 @@ def _read_one(
         if not path.is_file():
             problems.append(InputProblem(label, "", "file not found"))
             return _RawFile(label, "", None)
-        data = path.read_bytes()
+        data = _file_bytes(path)
         # hashlib releases the GIL: the file is hashed (and searched for white space) while
         # arrow parses it.
         hashing = ThreadPoolExecutor(max_workers=1)
@@ -592,20 +596,36 @@ def _read_one(
     return _RawFile(label, digest, columns, n, bool(missing))
 
 
+#: Files from this size on are mapped rather than copied into memory.
+_MAP_FROM = 1 << 20
+
+
+def _file_bytes(path: Path) -> bytes | mmap.mmap:
+    """The bytes of a file. A large file is mapped read-only with its pages brought in by one
+    call (no copy of hundreds of megabytes, no page fault per 4 KiB); the CSV parser copies
+    what it keeps, so the mapping is dropped with the last reference to it."""
+    with open(path, "rb") as fh:
+        populate = getattr(mmap, "MAP_POPULATE", None)
+        if populate is None or os.fstat(fh.fileno()).st_size < _MAP_FROM:
+            return fh.read()
+        return mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | populate,
+                         prot=mmap.PROT_READ)
+
+
 #: Bytes next to which a space or tab would start or end a field.
 _FIELD_EDGES = np.frombuffer(b',"\n\r', dtype=np.uint8)
 
 
-def _may_have_padding(data: bytes) -> bool:
+def _may_have_padding(data: bytes | mmap.mmap) -> bool:
     """Whether some field of the file may start or end with white space.
 
     Looks only at the file's spaces and tabs (few in most exports) and their neighbours, with
     numpy over the raw bytes: far cheaper than a regex over every value of every column.
     """
     # Single-byte searches run at memchr speed; the two-byte one only when its last byte occurs.
-    if b"\t" in data or (b"\xa0" in data and b"\xc2\xa0" in data):
+    if data.find(b"\t") >= 0 or (data.find(b"\xa0") >= 0 and data.find(b"\xc2\xa0") >= 0):
         return True
-    if b" " not in data:
+    if data.find(b" ") < 0:
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
     spaces = np.flatnonzero(raw == 32)
@@ -613,7 +633,7 @@ def _may_have_padding(data: bytes) -> bool:
     after = raw[np.minimum(spaces + 1, len(raw) - 1)]
     at_edge = np.isin(before, _FIELD_EDGES) | np.isin(after, _FIELD_EDGES)
     return bool(at_edge.any() or spaces[0] == 0 or spaces[-1] == len(raw) - 1
-                or (len(data) > 3 and data[3:4] == b" " and data.startswith(b"\xef\xbb\xbf")))
+                or (len(data) > 3 and data[3:4] == b" " and data[:3] == _BOM))
 
 
 def _map_headers(
@@ -640,8 +660,11 @@ def _map_headers(
     return rename, bool(missing)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _read_csv_text(
-    data: bytes, label: str, spec: _Spec, alias: dict[str, str], problems: list[InputProblem],
+    data: bytes | mmap.mmap, label: str, spec: _Spec, alias: dict[str, str], problems: list[InputProblem],
 ) -> tuple[pa.Table | None, bool]:
     """The contract's columns of a CSV file as text, renamed to the contract's names.
 
@@ -650,8 +673,8 @@ def _read_csv_text(
     quoted fields first (arrow then splits the work into blocks), and again with it if that
     fails. Returns ``(None, False)`` after recording a problem.
     """
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if not body[:4096].strip() and not body.strip():  # (a whole-file copy only when blank)
+    body = memoryview(data)[3:] if data[:3] == _BOM else memoryview(data)
+    if not bytes(body[:4096]).strip() and not bytes(body).strip():  # (a copy only when blank)
         problems.append(InputProblem(label, "", "empty file without a header"))
         return None, False
     try:
@@ -835,14 +858,26 @@ def _currencies(chunks: Chunks) -> _Currency:
     return _Currency(coded.text(codes), coded.rows(exps), coded.rows(_lengths(codes) != 0))
 
 
-def _money(chunks: Chunks, ccy: _Currency, required: bool) -> tuple[pd.Series, np.ndarray]:
-    """A money column in minor units (``int64`` when required, else nullable ``Int64``) and the
-    rows that are not an amount in their (known) currency."""
-    minor, bad, parsed = parse_money_arrow(_one_chunk(chunks), ccy.values, exponents=ccy.exps)
-    if required:
-        return pd.Series(np.where(parsed, minor, 0), copy=False), bad
-    return pd.Series(pd.arrays.IntegerArray(np.where(parsed, minor, 0), ~parsed),
-                     copy=False), bad
+def _money(chunks: Chunks, ccy: _Currency, required: bool
+           ) -> tuple[pd.Series, np.ndarray, pa.Array | None]:
+    """A money column in minor units (``int64`` when required, else nullable ``Int64``), the
+    rows that are not an amount in their (known) currency, and those rows' text."""
+    text = _one_chunk(chunks)
+    minor, bad, parsed = parse_money_arrow(text, ccy.values, exponents=ccy.exps)
+    minor = np.where(parsed, minor, 0)
+    column = minor if required else pd.arrays.IntegerArray(minor, ~parsed)
+    return pd.Series(column, copy=False), bad, _rows_text(text, bad)
+
+
+def _stamps(chunks: Chunks, zone: str) -> tuple[pd.Series, np.ndarray, int, pa.Array | None]:
+    """:func:`_parse_timestamps` of a column, and the text of the rows that are no timestamp."""
+    stamps, bad, naive = _parse_timestamps(chunks, zone)
+    return stamps, bad, naive, _rows_text(_chunked(chunks), bad)
+
+
+def _rows_text(text: pa.Array | pa.ChunkedArray, mask: np.ndarray) -> pa.Array | None:
+    """The text of the rows in ``mask`` (``None`` when there are none)."""
+    return text.take(pa.array(np.flatnonzero(mask))) if mask.any() else None
 
 
 def _type_columns(
@@ -851,24 +886,25 @@ def _type_columns(
 ) -> tuple[pd.DataFrame, int]:
     """The typed frame, its columns converted side by side (arrow kernels and numpy release
     the GIL); problems are then reported in a fixed order: empty values, enumerations,
-    currency codes, money, timestamps."""
+    currency codes, money, timestamps.
+
+    A parsed column's text is handed to its job and dropped with it: the memory is reused by
+    the columns converted after it instead of being freshly allocated.
+    """
     raw = text.columns
-    parsed = set(spec.enums) | set(spec.money) | set(spec.timestamps) | (
-        {"currency"} if spec.has_currency else set())
+    empty = {col: _empty_rows(raw[col]) for col in spec.nonempty}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        ccy_job = pool.submit(_currencies, raw["currency"]) if spec.has_currency else None
-        stamp_jobs = {col: pool.submit(_parse_timestamps, raw[col], settings.timezone)
+        ccy_job = pool.submit(_currencies, raw.pop("currency")) if spec.has_currency else None
+        stamp_jobs = {col: pool.submit(_stamps, raw.pop(col), settings.timezone)
                       for col in spec.timestamps}
+        ccy = ccy_job.result() if ccy_job is not None else None
+        money_jobs = {col: pool.submit(_money, raw.pop(col), ccy, col in spec.nonempty)
+                      for col in spec.money} if ccy is not None else {}
         enum_jobs = {col: pool.submit(
-            _enumerate, raw[col], enum,
+            _enumerate, raw.pop(col), enum,
             CreditIssueStage.RESOLVED.value if col == "credit_issue_stage" else None)
             for col, enum in spec.enums.items()}
-        text_jobs = {col: pool.submit(text.joined, col)
-                     for col in spec.columns if col not in parsed}
-        empty = {col: _empty_rows(raw[col]) for col in spec.nonempty}
-        ccy = ccy_job.result() if ccy_job is not None else None
-        money_jobs = {col: pool.submit(_money, raw[col], ccy, col in spec.nonempty)
-                      for col in spec.money} if ccy is not None else {}
+        text_jobs = {col: pool.submit(text.joined, col) for col in list(raw)}
 
         for col in spec.nonempty:
             if empty[col].any():
@@ -888,18 +924,17 @@ def _type_columns(
                 _add_rows(problems, labels, text, unknown, "currency",
                           "unknown currency code", ccy.values)
             for col in spec.money:
-                out[col], bad = money_jobs[col].result()
-                if bad.any():
+                out[col], bad, shown = money_jobs[col].result()
+                if shown is not None:
                     _add_rows(problems, labels, text, bad, col,
-                              "not an amount in the row's currency", _chunked(raw[col]))
+                              "not an amount in the row's currency", shown=shown)
         naive_total = 0
         for col in spec.timestamps:
-            stamps, bad, naive = stamp_jobs[col].result()
+            out[col], bad, naive, shown = stamp_jobs[col].result()
             naive_total += naive
-            if bad.any():
+            if shown is not None:
                 _add_rows(problems, labels, text, bad, col, "not an ISO 8601 timestamp",
-                          _chunked(raw[col]))
-            out[col] = stamps
+                          shown=shown)
     frame = {col: _text_series(v) if isinstance(v, pa.Array) else v
              for col, v in ((c, out[c]) for c in spec.columns)}
     frame["_file"] = pd.Series(text.file, copy=False)
@@ -1004,26 +1039,30 @@ def _add_rows(
     problems: list[InputProblem], labels: list[str], rows: _Text | pd.DataFrame,
     mask: np.ndarray, column: str, problem: str,
     values: pa.Array | pa.ChunkedArray | _Coded | pd.Series | None = None,
+    shown: pa.Array | None = None,
 ) -> None:
-    """One :class:`InputProblem` per file holding rows where ``mask`` is true."""
+    """One :class:`InputProblem` per file holding rows where ``mask`` is true; their values are
+    taken from ``values`` (all rows) or given as ``shown`` (the masked rows only)."""
     idx = np.flatnonzero(mask)
     if isinstance(rows, _Text):
         files, lines = rows.file[idx], rows.line[idx]
     else:
         files, lines = rows["_file"].to_numpy()[idx], rows["_line"].to_numpy()[idx]
-    if values is None:
-        vals = None
-    elif isinstance(values, pd.Series):
+    if values is not None and not isinstance(values, pd.Series):
+        shown = values.take(pa.array(idx))
+    if shown is not None:
+        vals = np.empty(len(idx), dtype=object)
+        vals[:] = shown.to_pylist()
+    elif values is not None:
         vals = values.to_numpy(dtype=object)[idx]
     else:
-        vals = np.empty(len(idx), dtype=object)
-        vals[:] = values.take(pa.array(idx)).to_pylist()
+        vals = None
     for f in np.unique(files):
         sel = files == f
         order = np.argsort(lines[sel], kind="stable")
         found = tuple(int(x) for x in lines[sel][order])
-        shown = tuple(str(v) for v in vals[sel][order][:20]) if vals is not None else ()
-        problems.append(InputProblem(labels[int(f)], column, problem, found, shown))
+        sample = tuple(str(v) for v in vals[sel][order][:20]) if vals is not None else ()
+        problems.append(InputProblem(labels[int(f)], column, problem, found, sample))
 
 
 def _check_returns(frame: pd.DataFrame, labels: list[str], problems: list[InputProblem]) -> None:
