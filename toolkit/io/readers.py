@@ -334,14 +334,15 @@ def _email_key(email: pa.Array) -> pa.Array:
 # ----------------------------------------------------------------------------------------------
 # columns of text
 #
-# A column is read as a list of arrow chunks (one or more per file): ``large_string`` (what
-# pandas' ``str`` holds), or dictionary-encoded ``large_string`` for the few-valued columns the
-# CSV reader encodes while it parses (enumerations, currency codes). Parsed columns (money,
-# timestamps) are read chunk by chunk and never joined; text that stays in the frame is joined
-# into one array (later takes and lookups over millions of rows are much faster on one chunk).
+# A column is read as a list of arrow chunks (one or more per file): plain text (``string`` as
+# the CSV parser gives it, half the offsets of ``large_string``), or dictionary-encoded text for
+# the few-valued columns the parser encodes while it parses (enumerations, currency codes).
+# Parsed columns (money, timestamps) are read chunk by chunk and never joined; text that stays
+# in the frame is joined into one ``large_string`` array (what pandas' ``str`` holds; later
+# takes and lookups over millions of rows are much faster on one chunk).
 
 _LARGE = pa.large_string()
-_CODED = pa.dictionary(pa.int32(), _LARGE)
+_CODED = pa.dictionary(pa.int32(), pa.string())
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 #: Rows per block of byte-level numpy work: small temporaries are reused warm instead of being
 #: allocated (and page-faulted) afresh for millions of rows.
@@ -351,32 +352,62 @@ Chunks = list[pa.Array]
 
 
 def _dense(chunk: pa.Array) -> pa.Array:
-    """A chunk as plain ``large_string`` (widening offsets shares the characters)."""
+    """A chunk as plain text (a dictionary-encoded one decoded)."""
     if pa.types.is_dictionary(chunk.type):
         return chunk.dictionary.cast(_LARGE).take(chunk.indices)
-    return chunk if chunk.type == _LARGE else chunk.cast(_LARGE)
+    return chunk
 
 
 def _one_chunk(chunks: Chunks | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One ``large_string`` array of text chunks (the characters copied once at most)."""
+    """One ``large_string`` array of text chunks, the characters copied once at most.
+
+    Several chunks are joined with numpy (its large buffers come in huge pages: far fewer page
+    faults than millions of fresh 4 KiB pages), the offsets rebased chunk by chunk.
+    """
     if isinstance(chunks, pa.ChunkedArray):
         chunks = chunks.chunks
     elif isinstance(chunks, pa.Array):
         chunks = [chunks]
     chunks = [_dense(c) for c in chunks]
-    if not chunks:
-        return pa.array([], type=_LARGE)
-    return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+    if len(chunks) == 1 or any(c.null_count for c in chunks):
+        joined = chunks[0] if len(chunks) == 1 else pa.concat_arrays(
+            [c.cast(_LARGE) for c in chunks])
+        return joined if joined.type == _LARGE else joined.cast(_LARGE)
+    n = sum(len(c) for c in chunks)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    parts, row, base = [], 0, 0
+    for chunk in chunks:
+        where, chars = _string_buffers(chunk)
+        size = len(chunk)
+        block = offsets[row + 1:row + 1 + size]
+        block[:] = where[1:]
+        block += base - int(where[0])
+        parts.append(chars[int(where[0]):int(where[-1])])
+        row += size
+        base += int(where[-1] - where[0])
+    data = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _empty_text(n: int) -> pa.Array:
+    """``n`` empty texts (a column the input does not have): offsets only, all zero."""
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.zeros(n + 1, dtype=np.int64)),
+                                            pa.py_buffer(b""))
 
 
 def _chunked(chunks: Chunks) -> pa.ChunkedArray:
-    """Plain text chunks as one chunked array (no copy)."""
-    return pa.chunked_array([_dense(c) for c in chunks], type=_LARGE)
+    """Plain text chunks as one chunked array (no copy unless their types differ)."""
+    dense = [_dense(c) for c in chunks]
+    kinds = {c.type for c in dense}
+    if len(kinds) == 1:
+        return pa.chunked_array(dense)
+    return pa.chunked_array([c.cast(_LARGE) for c in dense], type=_LARGE)
 
 
 def _column_text(column: pd.Series) -> pa.Array:
     """A ``str`` column of the frame as one arrow ``large_string`` array, without a copy."""
-    return _one_chunk(arrow_text(column))
+    return _one_chunk(pa.array(column.array))
 
 
 def _text_series(text: pa.Array) -> pd.Series:
@@ -385,9 +416,10 @@ def _text_series(text: pa.Array) -> pd.Series:
 
 
 def _string_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n + 1`` offsets (absolute) and the character bytes of a ``large_string`` array."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:
-                                                                text.offset + len(text) + 1]
+    """The ``n + 1`` offsets (absolute) and the character bytes of a string array."""
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:
+                                                            text.offset + len(text) + 1]
     data = text.buffers()[2]
     chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     return offsets, chars
@@ -582,17 +614,19 @@ def _read_one(
         digest = digest_job.result()
     n = table.num_rows
     columns = {}
+    empty = None  # one array of empty texts serves every column the input lacks
     for col in spec.columns:
         if col in table.column_names:
-            chunks = [c if pa.types.is_dictionary(c.type) else _dense(c)
-                      for c in table.column(col).chunks]
+            chunks = table.column(col).chunks
             # Trimming allocates a new column: only pay for it when some value needs it.
             if padded and any(_edge_bytes_in(c.dictionary if pa.types.is_dictionary(c.type)
                                              else c, _SPACE_BYTES) for c in chunks):
                 chunks = [pc.utf8_trim_whitespace(_dense(c)) for c in chunks]
             columns[col] = chunks
         else:
-            columns[col] = [pa.repeat(pa.scalar("", type=_LARGE), n)]
+            if empty is None:
+                empty = _empty_text(n)
+            columns[col] = [empty]
     return _RawFile(label, digest, columns, n, bool(missing))
 
 
@@ -688,7 +722,7 @@ def _read_csv_text(
         return None, missing
     coded = set(spec.enums) | ({"currency"} if spec.has_currency else set())
     convert = pacsv.ConvertOptions(
-        column_types={h: _CODED if name in coded else _LARGE for h, name in rename.items()},
+        column_types={h: _CODED if name in coded else pa.string() for h, name in rename.items()},
         include_columns=list(rename), strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
@@ -799,14 +833,15 @@ class _Coded:
 
     @classmethod
     def of(cls, chunks: Chunks) -> _Coded:
-        if chunks and all(pa.types.is_dictionary(c.type) for c in chunks):
-            unified = pa.chunked_array(chunks, type=_CODED).unify_dictionaries()
-            dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array(
-                [], type=_LARGE)
+        types = {c.type for c in chunks}
+        if len(types) == 1 and pa.types.is_dictionary(next(iter(types))):
+            unified = pa.chunked_array(chunks).unify_dictionaries()
+            dictionary = unified.chunk(0).dictionary.cast(_LARGE)
             codes = [c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks]
             return cls(dictionary, np.concatenate(codes) if len(codes) != 1 else codes[0])
         encoded = pc.dictionary_encode(_one_chunk(chunks))
-        return cls(encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False))
+        return cls(encoded.dictionary.cast(_LARGE),
+                   encoded.indices.to_numpy(zero_copy_only=False))
 
     def rows(self, per_value: np.ndarray) -> np.ndarray:
         """A per-distinct-value array spread to the rows."""
@@ -862,11 +897,19 @@ def _money(chunks: Chunks, ccy: _Currency, required: bool
            ) -> tuple[pd.Series, np.ndarray, pa.Array | None]:
     """A money column in minor units (``int64`` when required, else nullable ``Int64``), the
     rows that are not an amount in their (known) currency, and those rows' text."""
-    text = _one_chunk(chunks)
-    minor, bad, parsed = parse_money_arrow(text, ccy.values, exponents=ccy.exps)
-    minor = np.where(parsed, minor, 0)
+    n = sum(len(c) for c in chunks)
+    minor = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    parsed = np.zeros(n, dtype=bool)
+    start = 0
+    for chunk in chunks:
+        stop = start + len(chunk)
+        minor[start:stop], bad[start:stop], parsed[start:stop] = parse_money_arrow(
+            _dense(chunk), ccy.values.slice(start, len(chunk)), exponents=ccy.exps[start:stop])
+        start = stop
+    minor[~parsed] = 0
     column = minor if required else pd.arrays.IntegerArray(minor, ~parsed)
-    return pd.Series(column, copy=False), bad, _rows_text(text, bad)
+    return pd.Series(column, copy=False), bad, _rows_text(_chunked(chunks), bad)
 
 
 def _stamps(chunks: Chunks, zone: str) -> tuple[pd.Series, np.ndarray, int, pa.Array | None]:
@@ -1005,11 +1048,12 @@ def _read_stamps(column: pa.ChunkedArray, mask: np.ndarray, tz: str | None, zone
             for chunk in column.chunks:
                 valid = np.concatenate([np.zeros(chunk.offset, dtype=bool),
                                         mask[start:start + len(chunk)]])
-                chunks.append(pa.LargeStringArray.from_buffers(
-                    len(chunk), chunk.buffers()[1], chunk.buffers()[2],
-                    pa.array(valid).buffers()[1], offset=chunk.offset))
+                chunks.append(pa.Array.from_buffers(
+                    chunk.type, len(chunk),
+                    [pa.array(valid).buffers()[1], chunk.buffers()[1], chunk.buffers()[2]],
+                    offset=chunk.offset))
                 start += len(chunk)
-            part = pa.chunked_array(chunks, type=_LARGE)
+            part = pa.chunked_array(chunks, type=column.type)
         cast = pc.cast(part, pa.timestamp(_TS_UNIT, tz=tz)).to_numpy(zero_copy_only=False)
         if tz is not None:
             values[mask] = cast.view(np.int64)[mask]
