@@ -254,7 +254,7 @@ def parse_money_arrow(
 _POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 #: Longest canonical amount: a sign, 15 digits, the point and 3 decimals.
 _CANONICAL_WIDTH = 20
-_U64 = {k: np.uint64(k) for k in (8, 16, 32, 10, 100, 10_000, 10**8, 0x00FF00FF00FF00FF,
+_U64 = {k: np.uint64(k) for k in (1, 8, 16, 32, 10, 100, 10_000, 10**8, 0x00FF00FF00FF00FF,
                                   0x0000FFFF0000FFFF, 0xFFFFFFFF)}
 
 
@@ -286,6 +286,8 @@ def _column_of(flags: np.ndarray) -> np.ndarray:
     """Column of the (single) set byte of each row of a boolean matrix of whole 64-bit words;
     meaningless on rows with no or several set bytes."""
     words = flags.view(np.uint8).view("<u8")
+    if words.shape[1] == 1:
+        return np.bitwise_count(words[:, 0] - np.uint64(1)) >> np.uint8(3)
     col = np.zeros(len(words), dtype=np.uint8)
     for w in range(words.shape[1]):
         word = words[:, w]
@@ -303,56 +305,70 @@ def _count(flags: np.ndarray) -> np.ndarray:
 
 #: Rows per block of the byte arithmetic: its temporaries stay small enough to be reused warm
 #: instead of freshly allocated (and page-faulted) for millions of rows.
-_BLOCK = 1 << 16
+_BLOCK = 1 << 13
 
 
 def _parse_canonical(arr: pa.Array, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Minor units of the rows written in the canonical shape, and which rows those are.
 
     A row is canonical when it matches ``-?[0-9]{1,15}(\\.[0-9]*)?`` with no more decimals than
-    its exponent (``exps``, ``-1`` for an unknown currency: never canonical). Such a text is its
-    digits and nothing else, so its value is exact integer arithmetic: the texts are padded on
-    the left with ``0`` to whole 64-bit words (one arrow kernel), the bytes seen as a matrix,
-    each word of digit values read as one number (the point and the sign count as ``0``), and
-    the point's place and the sign applied per row. Other rows are ``False`` in the mask and
-    ``0`` in the values; the scalar parser reads them.
+    its exponent (``exps``, ``-1`` for an unknown currency: never canonical); at most 15 digits
+    before the point keep every step inside 64 bits. Such a text is its digits and nothing
+    else, so its value is exact integer arithmetic: the texts are padded on the left with
+    ``0`` to whole 64-bit words (one arrow kernel), the bytes seen as a matrix, each word of
+    digit values read as one number (the point and the sign count as ``0``), and the point's
+    place and the sign applied per row, a block of rows at a time. Other rows are ``False`` in the mask and ``0`` in the
+    values; the scalar parser reads them.
     """
     n = len(arr)
     out = np.zeros(n, dtype=np.int64)
     fast = np.zeros(n, dtype=bool)
     exps = np.asarray(exps)
-    for start in range(0, n, _BLOCK):
-        size = min(_BLOCK, n - start)
-        _parse_block(arr.slice(start, size), exps[start:start + size],
-                     out[start:start + size], fast[start:start + size])
-    return out, fast
-
-
-def _parse_block(arr: pa.Array, exps: np.ndarray, out: np.ndarray, fast: np.ndarray) -> None:
-    """:func:`_parse_canonical` of one block, written into ``out`` and ``fast``."""
     offsets, _ = _string_buffers(arr)
     length = offsets[1:] - offsets[:-1]
-    fits = (length >= 1) & (length <= _CANONICAL_WIDTH) & (exps >= 0)
+    short = length <= _CANONICAL_WIDTH
+    fits = short & (length >= 1) & (exps >= 0)
     if not fits.any():
-        return
-    rows = None if fits.all() else np.flatnonzero(fits)
+        return out, fast
+    rows = None if short.all() else np.flatnonzero(short)  # longer texts are never canonical
     part = arr if rows is None else arr.take(pa.array(rows))
     plen = (length if rows is None else length[rows]).astype(np.int16)
     pexp = (exps if rows is None else exps[rows]).astype(np.int16)
+    pfits = fits if rows is None else fits[rows]
     width = -(-int(plen.max()) // 8) * 8
-    padded = pc.ascii_lpad(part, width, "0")
-    p_off, chars = _string_buffers(padded)
     m = len(part)
-    if int(p_off[-1] - p_off[0]) != m * width:
-        return  # a multi-byte character somewhere: the scalar rules read these rows
-    mat = chars[int(p_off[0]):int(p_off[-1])].reshape(m, width)
+    pout = out if rows is None else np.zeros(m, dtype=np.int64)
+    pfast = fast if rows is None else np.zeros(m, dtype=bool)
+    for start in range(0, m, _BLOCK):
+        stop = min(start + _BLOCK, m)
+        padded = pc.ascii_lpad(part.slice(start, stop - start), width, "0")
+        p_off, chars = _string_buffers(padded)
+        if int(p_off[-1] - p_off[0]) != (stop - start) * width:
+            continue  # a multi-byte character in the block: the scalar rules read its rows
+        mat = chars[int(p_off[0]):int(p_off[-1])].reshape(stop - start, width)
+        _parse_rows(mat, plen[start:stop], pexp[start:stop], pfits[start:stop],
+                    pout[start:stop], pfast[start:stop])
+    if rows is not None:
+        out[rows] = pout
+        fast[rows] = pfast
+    return out, fast
+
+
+def _parse_rows(mat: np.ndarray, plen: np.ndarray, pexp: np.ndarray, fits: np.ndarray,
+                out: np.ndarray, fast: np.ndarray) -> None:
+    """:func:`_parse_canonical` of one block of padded rows, written into ``out`` and ``fast``.
+
+    ``mat`` holds the texts right-aligned and ``0``-padded, ``plen`` their lengths, ``pexp``
+    their currency exponents, ``fits`` whether the row may be canonical at all.
+    """
+    m, width = mat.shape
     values = mat - np.uint8(48)
     digit = values < 10
     values *= digit  # the point and the sign read as 0
     point = mat == 46
     minus = mat == 45
     points, minuses = _count(point), _count(minus)
-    ok = (_count(digit) + points + minuses == width) & (points <= 1) & (minuses <= 1)
+    ok = (_count(digit) + points + minuses == width) & (points <= 1) & (minuses <= 1) & fits
     # The sign belongs in the first character (the column after the padding) only.
     negative = np.zeros(m, dtype=bool)
     if minuses.any():
@@ -365,30 +381,37 @@ def _parse_block(arr: pa.Array, exps: np.ndarray, out: np.ndarray, fast: np.ndar
     whole = plen - negative - np.where(has_point, frac + 1, 0)
     ok &= (whole >= 1) & (whole <= 15) & (frac <= pexp)
     words = values.view("<u8")
-    number = _eight_digits(words[:, 0])
-    for w in range(1, words.shape[1]):
-        number *= _U64[10**8]
-        number += _eight_digits(words[:, w])
     frac = np.where(ok, frac, 0)
     pexp = np.where(ok, pexp, 0)
-    if has_point.any():
-        # ``number`` is whole * 10^(frac+1) + 0 * 10^frac + decimals.
-        decimals = number % _POW10[frac]
-        number //= _POW10[np.where(has_point, frac + 1, 0)]
-        number *= _POW10[pexp]
-        decimals *= _POW10[pexp - frac]
-        number += decimals
+    if width == 8 and has_point.any():
+        # One word per row: close the gap the point leaves (the digits before it move one
+        # column right), so the word reads whole * 10^frac + decimals, no division needed.
+        word = words[:, 0]
+        mark = point.view(np.uint8).view("<u8")[:, 0]  # 1 << 8c for the point in column c
+        closed = word & (mark - _U64[1])
+        closed <<= _U64[8]
+        closed |= word & ~((mark << _U64[8]) - _U64[1])
+        number = _eight_digits(np.where(has_point, closed, word))
+        number *= _POW10[pexp - frac]
     else:
-        number *= _POW10[pexp]
+        number = _eight_digits(words[:, 0])
+        for w in range(1, words.shape[1]):
+            number *= _U64[10**8]
+            number += _eight_digits(words[:, w])
+        if has_point.any():
+            # ``number`` is whole * 10^(frac+1) + 0 * 10^frac + decimals.
+            decimals = number % _POW10[frac]
+            number //= _POW10[np.where(has_point, frac + 1, 0)]
+            number *= _POW10[pexp]
+            decimals *= _POW10[pexp - frac]
+            number += decimals
+        else:
+            number *= _POW10[pexp]
     minor = number.view(np.int64)
     np.negative(minor, out=minor, where=negative)
     minor *= ok
-    if rows is None:
-        out[:] = minor
-        fast[:] = ok
-    else:
-        out[rows] = minor
-        fast[rows] = ok
+    out[:] = minor
+    fast[:] = ok
 
 
 def parse_money_column(text: pd.Series, currency: pd.Series) -> tuple[pd.Series, pd.Series]:
