@@ -7,9 +7,9 @@ text becomes money (:func:`parse_money`, :func:`parse_money_column`) and where m
 
 Whole columns are converted without a Python object per value: :func:`parse_money_arrow` reads
 the canonical shape (``-?digits[.digits]``) with integer arithmetic over the column's bytes and
-hands every other shape to the scalar :func:`parse_money`; :func:`format_minor_arrow` writes the bytes of :func:`format_minor`
-with integer arithmetic in arrow. The scalar functions are the reference the column functions are
-tested against, value for value.
+hands every other shape to the scalar :func:`parse_money`; :func:`format_minor_arrow` writes the
+bytes of :func:`format_minor` with integer arithmetic in arrow. The scalar functions are the
+reference the column functions are tested against, value for value.
 
 Every rounding in the toolkit goes through :func:`round_half_up` (scalar) or
 :func:`round_half_up_array` (vectorized): ties round away from zero, exactly like
@@ -317,8 +317,8 @@ def _parse_canonical(arr: pa.Array, exps: np.ndarray) -> tuple[np.ndarray, np.nd
     else, so its value is exact integer arithmetic: the texts are padded on the left with
     ``0`` to whole 64-bit words (one arrow kernel), the bytes seen as a matrix, each word of
     digit values read as one number (the point and the sign count as ``0``), and the point's
-    place and the sign applied per row, a block of rows at a time. Other rows are ``False`` in the mask and ``0`` in the
-    values; the scalar parser reads them.
+    place and the sign applied per row, a block of rows at a time. Other rows are ``False``
+    in the mask and ``0`` in the values; the scalar parser reads them.
     """
     n = len(arr)
     out = np.zeros(n, dtype=np.int64)

@@ -11,8 +11,14 @@ case with spaces, dashes and underscores alike, unknown columns (kept out of the
 header aliases from ``settings.columns``, money as ``$1,234.50`` / ``USD 12.00`` / ``(20.00)``,
 naive timestamps (taken in the settings' zone and counted), exact duplicate rows (collapsed).
 
+How: a large file is mapped rather than copied, hashed in the background while arrow parses it
+in parallel blocks, and typed column by column in arrow and numpy (two columns at a time; both
+release the GIL). Enumerations and currency codes are checked once per distinct value, parsed
+columns never have their text joined, and byte-level tests skip work that would change nothing
+(trimming text without edge spaces, lower-casing text without capitals).
+
 This module owns turning text into typed columns; it must never decide what a row *means*
-(roles, links and breaks belong to :mod:`toolkit.reconcile`). Money text becomes minor units only
+(roles, links and breaks belong to :mod:`toolkit.reconcile`). Money text becomes minor units
 only through :mod:`toolkit.money` (:func:`~toolkit.money.parse_money_arrow` reads whole
 columns).
 """
@@ -274,7 +280,8 @@ def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> In
     table = _read(source, _LEDGER, settings, settings.columns.ledger)
     frame = table.frame
     frame["email_key"] = _text_series(_email_key(_column_text(frame["customer_email"])))
-    frame["reference"] = _text_series(_reference(_column_text(frame["external_event_description"])))
+    frame["reference"] = _text_series(
+        _reference(_column_text(frame["external_event_description"])))
     kind = _column_text(frame["credit_kind"])
     # The contract's fallback rule, evaluated only on rows without a credit_kind.
     unnamed = _lengths(kind) == 0
@@ -484,8 +491,9 @@ def _edge_bytes_in(text: pa.Array, table: np.ndarray) -> bool:
     return False
 
 
-#: Bytes a value may start or end with and still be sure to have no white space to trim:
-#: printable ASCII other than the space (controls and multi-byte characters may be spaces).
+#: Bytes that may be (part of) white space: all but printable ASCII other than the space
+#: (controls and multi-byte characters may be spaces). Text whose values neither start nor end
+#: with one has nothing to trim.
 _MAY_BE_SPACE = np.ones(256, dtype=bool)
 _MAY_BE_SPACE[0x21:0x7F] = False
 #: What ``\s`` matches (RE2): a value starting or ending with one of these gets trimmed.
@@ -640,10 +648,13 @@ def _file_bytes(path: Path) -> bytes | mmap.mmap:
     what it keeps, so the mapping is dropped with the last reference to it."""
     with open(path, "rb") as fh:
         populate = getattr(mmap, "MAP_POPULATE", None)
-        if populate is None or os.fstat(fh.fileno()).st_size < _MAP_FROM:
-            return fh.read()
-        return mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | populate,
-                         prot=mmap.PROT_READ)
+        if populate is not None and os.fstat(fh.fileno()).st_size >= _MAP_FROM:
+            try:
+                return mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | populate,
+                                 prot=mmap.PROT_READ)
+            except (OSError, ValueError):
+                pass  # a file system that cannot map: read it like a small file
+        return fh.read()
 
 
 #: Bytes next to which a space or tab would start or end a field.
@@ -698,7 +709,8 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _read_csv_text(
-    data: bytes | mmap.mmap, label: str, spec: _Spec, alias: dict[str, str], problems: list[InputProblem],
+    data: bytes | mmap.mmap, label: str, spec: _Spec, alias: dict[str, str],
+    problems: list[InputProblem],
 ) -> tuple[pa.Table | None, bool]:
     """The contract's columns of a CSV file as text, renamed to the contract's names.
 
@@ -985,24 +997,6 @@ def _type_columns(
     return pd.DataFrame(frame, copy=False), naive_total
 
 
-def _parse_money(
-    text: pd.Series, currency: pd.Series, known: np.ndarray
-) -> tuple[pd.Series, np.ndarray]:
-    """Minor units of each text in its row's currency; ``bad`` marks what is not money.
-
-    :func:`toolkit.money.parse_money_arrow` converts the whole column (integer arithmetic for
-    the canonical shape, the scalar rules for the rest); rows of unknown currency (``~known``)
-    are left empty, reported once as an unknown currency code.
-    """
-    minor, bad, parsed = parse_money_arrow(arrow_text(text), arrow_text(currency))
-    parsed &= known
-    bad &= known
-    result = pd.Series(minor, index=text.index, dtype="Int64")
-    if not parsed.all():
-        result[~parsed] = pd.NA
-    return result, bad
-
-
 _NO_TIME = np.iinfo(np.int64).min
 
 
@@ -1018,7 +1012,7 @@ def _parse_timestamps(chunks: Chunks, zone: str) -> tuple[pd.Series, np.ndarray,
         # Most exports write UTC as "Z": a suffix test settles those; the regex runs on the rest.
         zulu = pc.ends_with(column, "Z").to_numpy(zero_copy_only=False)
         aware = zulu.copy()
-        if not zulu[~empty].all():
+        if not (zulu | empty).all():
             rest = np.flatnonzero(~zulu & ~empty)
             aware[rest] = pc.match_substring_regex(
                 column.take(pa.array(rest)), _OFFSET_SUFFIX).to_numpy(zero_copy_only=False)
@@ -1056,7 +1050,10 @@ def _read_stamps(column: pa.ChunkedArray, mask: np.ndarray, tz: str | None, zone
             part = pa.chunked_array(chunks, type=column.type)
         cast = pc.cast(part, pa.timestamp(_TS_UNIT, tz=tz)).to_numpy(zero_copy_only=False)
         if tz is not None:
-            values[mask] = cast.view(np.int64)[mask]
+            if mask.all():
+                values[:] = cast.view(np.int64)
+            else:
+                values[mask] = cast.view(np.int64)[mask]
             return
         stamps = pd.Series(cast[mask]).astype(f"datetime64[{_TS_UNIT}]")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
