@@ -845,6 +845,10 @@ class _Coded:
 
     @classmethod
     def of(cls, chunks: Chunks) -> _Coded:
+        if not any(pa.types.is_dictionary(c.type) or _has_text(c) for c in chunks):
+            # A column the input lacks (or leaves blank throughout): nothing to hash.
+            n = sum(len(c) for c in chunks)
+            return cls(pa.array([""], type=_LARGE), np.zeros(n, dtype=np.int32))
         types = {c.type for c in chunks}
         if len(types) == 1 and pa.types.is_dictionary(next(iter(types))):
             unified = pa.chunked_array(chunks).unify_dictionaries()
@@ -861,7 +865,10 @@ class _Coded:
 
     def text(self, dictionary: pa.Array | None = None) -> pa.Array:
         """The rows' text (under a new ``dictionary`` of the same distinct values if given)."""
-        return (self.dictionary if dictionary is None else dictionary).take(pa.array(self.codes))
+        dictionary = self.dictionary if dictionary is None else dictionary
+        if len(dictionary) == 1 and not _has_text(dictionary):
+            return _empty_text(len(self.codes))
+        return dictionary.take(pa.array(self.codes))
 
     def take(self, rows: pa.Array) -> pa.Array:
         """The original text of some rows."""
