@@ -283,21 +283,24 @@ def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> In
     frame["reference"] = _text_series(
         _reference(_column_text(frame["external_event_description"])))
     kind = _column_text(frame["credit_kind"])
-    # The contract's fallback rule, evaluated only on rows without a credit_kind.
+    # The contract's fallback rule, evaluated only on rows without a credit_kind. A read
+    # credit_kind is one of the two kinds or empty, so the result has two values: it is built
+    # from one flag per row.
     unnamed = _lengths(kind) == 0
     if unnamed.any():
-        rows = pa.array(np.flatnonzero(unnamed))
-        bonus = np.zeros(len(rows), dtype=bool)
+        bonus = pc.equal(kind, CreditKind.BONUS_CREDIT.value).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(unnamed)
+        picked = pa.array(rows)
         key = _column_text(frame["idempotency_key"])
         note = _column_text(frame["note"])
         if _has_text(key):
-            bonus |= pc.ends_with(key.take(rows), ":bonus").to_numpy(zero_copy_only=False)
-        if _has_text(note):
-            bonus |= pc.match_substring_regex(note.take(rows), r"(?i)\bbonus\b").to_numpy(
+            bonus[rows] |= pc.ends_with(key.take(picked), ":bonus").to_numpy(
                 zero_copy_only=False)
-        names = pa.array([CreditKind.REFUND_CREDIT.value, CreditKind.BONUS_CREDIT.value],
-                         type=_LARGE).take(pa.array(bonus.astype(np.int8)))
-        kind = pc.replace_with_mask(kind, pa.array(unnamed), names)
+        if _has_text(note):
+            bonus[rows] |= pc.match_substring_regex(
+                note.take(picked), r"(?i)\bbonus\b").to_numpy(zero_copy_only=False)
+        kind = pa.array([CreditKind.REFUND_CREDIT.value, CreditKind.BONUS_CREDIT.value],
+                        type=_LARGE).take(pa.array(bonus.view(np.int8)))
     frame["kind"] = _text_series(kind)
     return table
 
