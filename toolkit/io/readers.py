@@ -565,8 +565,9 @@ def _read(
 
     text = _Text(
         {col: [c for r in raws for c in r.columns[col]] for col in spec.columns},
-        np.concatenate([np.full(r.rows, i, dtype=np.int32) for i, r in enumerate(raws)]),
-        np.concatenate([np.arange(2, r.rows + 2, dtype=np.int64) for r in raws]),
+        np.repeat(np.arange(len(raws), dtype=np.int32), [r.rows for r in raws]),
+        np.concatenate([np.arange(2, r.rows + 2, dtype=np.int64) for r in raws])
+        if len(raws) > 1 else np.arange(2, raws[0].rows + 2, dtype=np.int64),
     )
     files = tuple(SourceFile(r.label, r.sha256, r.rows) for r in raws)
     labels = [r.label for r in raws]
@@ -817,19 +818,23 @@ def _all_distinct(keys: pa.Array) -> bool:
         if 0 < width <= 16 and offsets[-1] - offsets[0] == width * n:
             data = chars[offsets[0]:offsets[-1]]
             if width >= 8:
-                # Unaligned strided views: no copy of the ids.
+                # Read through unaligned strided views, byte-swapped once into native words.
                 head = np.ndarray((n,), dtype=">u8", buffer=data, strides=(width,))
                 tail = np.ndarray((n,), dtype=">u8", buffer=data, offset=width - 8,
-                                  strides=(width,))
+                                  strides=(width,)).astype(np.uint64)
+                head = head.astype(np.uint64)
             else:
                 packed = np.zeros((n, 8), dtype=np.uint8)
                 packed[:, :width] = data.reshape(n, width)
-                head = packed.view(">u8")[:, 0]
+                head = packed.view(">u8")[:, 0].astype(np.uint64)
                 tail = np.zeros(n, dtype=np.uint64)
-            up = head[1:] > head[:-1]
-            if up.all() or (up | ((head[1:] == head[:-1]) & (tail[1:] > tail[:-1]))).all():
-                return True
-            mix = np.sort(head * _MIX ^ tail)
+            if (head[1:] >= head[:-1]).all():
+                ties = head[1:] == head[:-1]
+                if not ties.any() or (tail[1:][ties] > tail[:-1][ties]).all():
+                    return True
+            mix = head * _MIX
+            mix ^= tail
+            mix.sort()
             if not (mix[1:] == mix[:-1]).any():
                 return True
     return len(pc.unique(keys)) == n
@@ -963,8 +968,13 @@ def _type_columns(
         stamp_jobs = {col: pool.submit(_stamps, raw.pop(col), settings.timezone)
                       for col in spec.timestamps}
         ccy = ccy_job.result() if ccy_job is not None else None
-        money_jobs = {col: pool.submit(_money, raw.pop(col), ccy, col in spec.nonempty)
-                      for col in spec.money} if ccy is not None else {}
+        # Money columns are parsed one after the other in one job: their many small numpy steps
+        # would otherwise take turns on the GIL, while the arrow kernels of the other jobs
+        # hardly need it.
+        money_job = pool.submit(
+            lambda columns: {col: _money(columns.pop(col), ccy, col in spec.nonempty)
+                             for col in list(columns)},
+            {col: raw.pop(col) for col in spec.money}) if ccy is not None else None
         enum_jobs = {col: pool.submit(
             _enumerate, raw.pop(col), enum,
             CreditIssueStage.RESOLVED.value if col == "credit_issue_stage" else None)
@@ -988,8 +998,9 @@ def _type_columns(
             if unknown.any():
                 _add_rows(problems, labels, text, unknown, "currency",
                           "unknown currency code", ccy.values)
+            money = money_job.result()
             for col in spec.money:
-                out[col], bad, shown = money_jobs[col].result()
+                out[col], bad, shown = money.pop(col)
                 if shown is not None:
                     _add_rows(problems, labels, text, bad, col,
                               "not an amount in the row's currency", shown=shown)
