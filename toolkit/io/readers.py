@@ -939,6 +939,12 @@ def _money(chunks: Chunks, ccy: _Currency, required: bool
     return pd.Series(column, copy=False), bad, _rows_text(_chunked(chunks), bad)
 
 
+def _money_columns(columns: dict[str, Chunks], ccy: _Currency, spec: _Spec
+                   ) -> dict[str, tuple[pd.Series, np.ndarray, pa.Array | None]]:
+    """:func:`_money` of several columns in turn, each column's text dropped once parsed."""
+    return {col: _money(columns.pop(col), ccy, col in spec.nonempty) for col in list(columns)}
+
+
 def _stamps(chunks: Chunks, zone: str) -> tuple[pd.Series, np.ndarray, int, pa.Array | None]:
     """:func:`_parse_timestamps` of a column, and the text of the rows that are no timestamp."""
     stamps, bad, naive = _parse_timestamps(chunks, zone)
@@ -971,10 +977,8 @@ def _type_columns(
         # Money columns are parsed one after the other in one job: their many small numpy steps
         # would otherwise take turns on the GIL, while the arrow kernels of the other jobs
         # hardly need it.
-        money_job = pool.submit(
-            lambda columns: {col: _money(columns.pop(col), ccy, col in spec.nonempty)
-                             for col in list(columns)},
-            {col: raw.pop(col) for col in spec.money}) if ccy is not None else None
+        money_job = pool.submit(_money_columns, {col: raw.pop(col) for col in spec.money},
+                                ccy, spec) if ccy is not None else None
         enum_jobs = {col: pool.submit(
             _enumerate, raw.pop(col), enum,
             CreditIssueStage.RESOLVED.value if col == "credit_issue_stage" else None)
@@ -1133,7 +1137,8 @@ def _check_returns(frame: pd.DataFrame, labels: list[str], problems: list[InputP
     resolved = frame["status"].eq(ReturnStatus.RESOLVED).to_numpy(dtype=bool, copy=True)
     early = (
         frame["credit_issue_stage"].eq(CreditIssueStage.REVIEWED)
-        & frame["status"].isin([ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED])
+        & frame["status"].isin([ReturnStatus.REVIEWED, ReturnStatus.RECEIVED,
+                                ReturnStatus.RESOLVED])
     ).to_numpy(dtype=bool, copy=True)
     for condition, column, problem in (
         (resolved, "resolved_at", "empty although the status is resolved"),
@@ -1149,4 +1154,5 @@ def _check_ledger(frame: pd.DataFrame, labels: list[str], problems: list[InputPr
     negative = (frame["amount"] < 0).to_numpy(dtype=bool, copy=True)
     if negative.any():
         _add_rows(problems, labels, frame, negative, "amount",
-                  "negative amount (the direction is operation_type's)", frame["amount"].astype(str))
+                  "negative amount (the direction is operation_type's)",
+                  frame["amount"].astype(str))
