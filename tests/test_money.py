@@ -3,6 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
+import pyarrow as pa
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from toolkit.money import (
     format_minor,
     format_minor_column,
     parse_money,
+    parse_money_arrow,
     parse_money_column,
     round_half_up,
     round_half_up_array,
@@ -106,3 +108,74 @@ def test_zero_and_three_decimal_currencies_format_in_their_own_precision():
     assert format_minor(1200, "JPY") == "1200"
     assert format_minor(1250, "KWD") == "1.250"
     assert format_minor(-5, "USD") == "-0.05"
+
+
+# --- the column parser's fast path ------------------------------------------------------------
+# parse_money_arrow reads the canonical shape with integer arithmetic over the column's bytes and
+# hands everything else to parse_money. Whatever the path, the answer must be parse_money's.
+
+canonical_text = st.from_regex(r"-?[0-9]{1,15}(\.[0-9]{0,4})?", fullmatch=True)
+unusual_text = st.sampled_from([
+    "$1,234.50", "USD 12.00", "(20.00)", "12.3.4", "abc", "", " 5", "5 ", "+5", "1e5", "-",
+    ".", "-.5", ".5", "5.", "--5", "1-2", "٥", "€7", "0012", "-0", "-0.00", "12 GBP",
+    "123456789012345.123", "-123456789012345.123", "1234567890123456",
+    "0000000000000000000001", "1.2.", "\u00a05", "5\u00a0",
+])
+
+
+def _scalar(text: str, currency: str) -> int | None:
+    try:
+        return parse_money(text, currency)
+    except MoneyParseError:
+        return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(canonical_text | unusual_text, currencies | st.just("XYZ")),
+                min_size=1, max_size=60))
+def test_column_parsing_is_parse_money_value_for_value(pairs):
+    text = pa.array([t for t, _ in pairs])
+    ccy = pa.array([c for _, c in pairs])
+    minor, bad, parsed = parse_money_arrow(text, ccy)
+    for (t, c), value, refused, read in zip(pairs, minor, bad, parsed):
+        if c not in CURRENCY_EXPONENTS or t == "":
+            # Unknown codes are the currency column's problem; empty is missing, not bad.
+            assert not refused and not read and value == 0, (t, c)
+            continue
+        expected = _scalar(t, c)
+        assert refused == (expected is None), (t, c)
+        assert read == (expected is not None) and value == (expected or 0), (t, c, value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(canonical_text | unusual_text, min_size=1, max_size=40), currencies)
+def test_known_exponents_give_the_same_answer_as_the_codes(texts, currency):
+    text = pa.array(texts)
+    ccy = pa.array([currency] * len(texts))
+    exps = np.full(len(texts), CURRENCY_EXPONENTS[currency], dtype=np.int8)
+    by_code = parse_money_arrow(text, ccy)
+    by_exponent = parse_money_arrow(text, ccy, exponents=exps)
+    for a, b in zip(by_code, by_exponent):
+        assert np.array_equal(a, b)
+
+
+def test_a_long_column_of_store_credit_is_read_block_by_block():
+    # 150,000 amounts cross the parser's 65,536-row blocks; odd rows sit on both sides of them.
+    amounts = [f"{i % 100_000}.{i % 100:02d}" for i in range(150_000)]
+    amounts[65_535] = "(12.50)"       # a refund written in parentheses, last row of a block
+    amounts[65_536] = "12.345"        # one decimal too many for USD, first row of the next
+    amounts[131_072] = "-0.07"
+    amounts[149_999] = ""
+    minor, bad, parsed = parse_money_arrow(pa.array(amounts), pa.array(["USD"] * len(amounts)))
+    assert minor[1] == 101 and minor[99_999] == 9_999_999 and minor[100_000] == 0
+    assert minor[65_535] == -1250 and bad.tolist().count(True) == 1 and bad[65_536]
+    assert minor[131_072] == -7 and not parsed[149_999] and not bad[149_999]
+    assert parsed.sum() == len(amounts) - 2
+
+
+def test_a_multi_byte_character_sends_its_rows_to_the_scalar_rules():
+    # "€" is three bytes: the byte layout of the fast path no longer holds for its block.
+    minor, bad, parsed = parse_money_arrow(pa.array(["€7", "3.50", "١٢"]),
+                                           pa.array(["EUR", "EUR", "EUR"]))
+    assert minor.tolist() == [700, 350, _scalar("١٢", "EUR") or 0]
+    assert bad.tolist() == [False, False, _scalar("١٢", "EUR") is None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -227,3 +228,101 @@ def test_a_header_only_file_is_an_empty_export_not_an_error(tmp_path):
     path = _write(tmp_path / "notifications.csv",
                   "notification_id,sent_at,customer_email,template,return_id,transaction_id,amount,currency")
     assert read_notifications(path).rows == 0
+
+
+# --- large exports: the parser's blocks, mapped files, shared empty columns -------------------
+
+
+def _ledger_lines(count: int, *, start: int = 0) -> list[str]:
+    """Rows cycling through three currencies: dollars, euros (code in lower case) and yen."""
+    kinds = ["WALLET_ACTION_START,ADD", "redeem,subtract", "WALLET_ACTION_END,SUBTRACT"]
+    amounts = ["{}.{}", "{}.{}", "{}"]
+    return [
+        f"TX{i:08d},2026-03-{1 + i % 28:02d}T{i % 24:02d}:00:00.{i % 1000:03d}Z,W-{i % 97},"
+        f"c{i % 97}@example.com,{kinds[i % 3]},{amounts[i % 3].format(i % 500, i % 10)},"
+        f"{['USD', 'eur', 'JPY'][i % 3]},{i % 900},R-{i}"
+        for i in range(start, start + count)
+    ]
+
+
+def test_an_export_larger_than_one_parser_block_is_read_row_for_row(tmp_path):
+    # About 30 MB: the CSV parser reads it in several blocks, each with its own dictionary of
+    # the enumerations; a bad amount sits far into the file.
+    lines = _ledger_lines(200_000)
+    lines[150_001] = lines[150_001].replace(",1.1,", ",1.15.,")  # row 150,003 in a spreadsheet
+    lines[150_002] = lines[150_002].replace(",2,JPY,", ",2.5,JPY,")  # half a yen
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + "\n" + "\n".join(lines))
+    with pytest.raises(InputError) as excinfo:
+        read_ledger(path)
+    assert ("column 'amount': not an amount in the row's currency in 2 row(s): rows 150003, "
+            "150004 (values '1.15.', '2.5')") in _refusal(excinfo)
+
+    lines = _ledger_lines(200_000)
+    _write(path, LEDGER_HEADER + "\n" + "\n".join(lines))
+    frame = read_ledger(path).frame
+    i = np.arange(200_000)
+    assert (frame["currency"].to_numpy() == np.array(["USD", "EUR", "JPY"])[i % 3]).all()
+    assert (frame["type"].to_numpy()[1::3] == "REDEEM").all()
+    assert (frame["operation_type"].to_numpy()[1::3] == "SUBTRACT").all()
+    cents = (i % 500) * 100 + (i % 10) * 10
+    assert (frame["amount"].to_numpy() == np.where(i % 3 == 2, i % 500, cents)).all()
+    assert frame["created_date"].iloc[-1] == pd.Timestamp("2026-03-24T07:00:00.999Z")
+    assert frame["_line"].iloc[-1] == 200_001 and frame["transaction_id"].iloc[-1] == "TX00199999"
+
+
+def test_a_frame_and_a_file_together_read_as_one_export(tmp_path):
+    # A file's enumerations come dictionary-encoded from the parser, a frame's as plain text.
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + "\n" + "\n".join(_ledger_lines(3)))
+    frame = pd.read_csv(_write(tmp_path / "more.csv",
+                               LEDGER_HEADER + "\n" + "\n".join(_ledger_lines(2, start=3))),
+                        dtype=str, keep_default_na=False)
+    table = read_ledger([path, frame])
+    assert list(table.frame["transaction_id"]) == [f"TX{i:08d}" for i in range(5)]
+    assert list(table.frame["type"]) == ["WALLET_ACTION_START", "REDEEM", "WALLET_ACTION_END",
+                                         "WALLET_ACTION_START", "REDEEM"]
+    assert list(table.frame["currency"]) == ["USD", "EUR", "JPY", "USD", "EUR"]
+    assert list(table.frame["_file"]) == [0, 0, 0, 1, 1]
+
+
+def test_columns_an_export_lacks_are_empty_and_independent(tmp_path):
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + "\n" + "\n".join(_ledger_lines(3)))
+    frame = read_ledger(path).frame
+    for column in ("note", "issuer", "idempotency_key", "end_reason"):
+        assert list(frame[column]) == ["", "", ""] and frame[column].dtype == "str"
+    frame.loc[0, "note"] = "goodwill"
+    assert list(frame["issuer"]) == ["", "", ""] and frame.at[0, "note"] == "goodwill"
+
+
+def test_ids_of_ten_characters_collapse_and_conflict_whatever_their_order(tmp_path):
+    lines = _ledger_lines(6)
+    # An exact repeat far from its original, and one id reused with other content.
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + "\n" + "\n".join(
+        lines[3:] + lines[:3] + [lines[4], lines[1].replace(",R-1", ",R-9")]))
+    with pytest.raises(InputError) as excinfo:
+        read_ledger(path)
+    assert ("column 'transaction_id': one transaction_id on rows with different content in 2 "
+            "row(s): rows 6, 9") in _refusal(excinfo)
+    sorted_path = _write(tmp_path / "sorted.csv",
+                         LEDGER_HEADER + "\n" + "\n".join(lines + [lines[5]]))
+    table = read_ledger(sorted_path)
+    assert table.duplicates_collapsed == 1 and table.rows == 6
+
+
+def test_timestamps_arrow_cannot_read_are_all_read_by_the_iso_parser(tmp_path):
+    # "11:02Z" (no seconds) defeats arrow's cast: pandas then reads every offset-carrying value,
+    # and still pinpoints the one that is no timestamp at all.
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + '''
+T-1,2026-03-10T11:02Z,W-1,a@x.com,REDEEM,SUBTRACT,1.00,USD,0,
+T-2,2026-03-10T11:02:45+08:00,W-1,a@x.com,REDEEM,SUBTRACT,1.00,USD,0,
+T-3,2026-03-10T11:02:45,W-1,a@x.com,REDEEM,SUBTRACT,1.00,USD,0,
+''')
+    frame = read_ledger(path, ReconcileSettings(timezone="Asia/Kuala_Lumpur")).frame
+    assert list(frame["created_date"]) == [pd.Timestamp("2026-03-10T11:02:00Z"),
+                                           pd.Timestamp("2026-03-10T03:02:45Z"),
+                                           pd.Timestamp("2026-03-10T03:02:45Z")]
+    bad = _write(tmp_path / "bad.csv", path.read_text().replace("T-3,2026-03-10T11:02:45,",
+                                                                "T-3,2026-03-10T99:99Z,"))
+    with pytest.raises(InputError) as excinfo:
+        read_ledger(bad)
+    assert ("column 'created_date': not an ISO 8601 timestamp in 1 row(s): rows 4 "
+            "(values '2026-03-10T99:99Z')") in _refusal(excinfo)

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.io.readers import _parse_money
+from toolkit.io.readers import _currencies, _money
 from toolkit.io.text import iso_utc_arrow, join_groups, write_csv_text
 from toolkit.money import (
     CURRENCY_EXPONENTS,
@@ -49,9 +49,14 @@ def test_missing_money_is_empty_text(values):
         ["$1,234.50", "USD 12.00", "(20.00)", "-20.00", "12.3.4", "abc", "1.005", ""]),
     st.sampled_from(CODES)), min_size=1, max_size=30))
 def test_money_parsing_is_parse_money(values):
-    text = pd.Series([t for t, _ in values], dtype="str")
-    ccy = pd.Series([c for _, c in values], dtype="str")
-    minor, bad = _parse_money(text, ccy, np.ones(len(values), dtype=bool))
+    import pyarrow as pa
+
+    # Split in two chunks, as the CSV parser hands a column over in blocks.
+    half = len(values) // 2
+    text = [pa.array([t for t, _ in values[:half]]), pa.array([t for t, _ in values[half:]])]
+    currency = _currencies([pa.array([c for _, c in values], type=pa.string())])
+    minor, bad, shown = _money(text, currency, required=False)
+    assert (shown is None) == (not bad.any())
     for (t, c), got, refused in zip(values, minor, bad):
         if t == "":
             assert pd.isna(got) and not refused
@@ -100,3 +105,52 @@ def test_groups_are_joined_in_order():
                                np.array([4, 4, 7, 9, 9]))
     assert owners.tolist() == [4, 7, 9]
     assert text.to_pylist() == ["T-1|T-2", "T-9", "T-3|T-4"]
+
+
+# --- the readers' text helpers equal the pandas and arrow operations they stand in for -------
+
+texts = st.text(alphabet=st.sampled_from(list("aB #1\t\u00a0\u2003\x1cé€Z")), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(texts, max_size=8), min_size=1, max_size=4), st.booleans())
+def test_joined_chunks_are_arrow_concatenation(chunks, sliced):
+    import pyarrow as pa
+
+    from toolkit.io.readers import _one_chunk
+
+    arrays = [pa.array(c, type=pa.string()) for c in chunks]
+    if sliced:  # chunks that start inside their buffers, as slices of a parsed block do
+        arrays = [a.slice(1) if len(a) else a for a in arrays]
+    joined = _one_chunk(arrays)
+    assert joined.type == pa.large_string()
+    assert joined.to_pylist() == [v for a in arrays for v in a.to_pylist()]
+    joined.validate(full=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(texts, max_size=30))
+def test_keys_emails_and_references_are_what_pandas_makes_of_them(values):
+    import pyarrow as pa
+
+    from toolkit.io.readers import _email_key, _reference, _trimmed, normalize_reference
+
+    series = pd.Series(values, dtype="str")
+    text = pa.array(values, type=pa.large_string())
+    assert _trimmed(text).to_pylist() == list(series.str.strip())
+    assert _email_key(text).to_pylist() == list(series.str.strip().str.lower())
+    assert _reference(text).to_pylist() == list(normalize_reference(series))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=2, max_size=40), st.integers(1, 16),
+       st.booleans())
+def test_distinct_ids_are_told_from_repeated_ones(numbers, width, ordered):
+    import pyarrow as pa
+
+    from toolkit.io.readers import _all_distinct
+
+    ids = [f"R{n:0{width}d}"[-width:] if width > 1 else str(n % 10) for n in numbers]
+    if ordered:
+        ids.sort()
+    assert _all_distinct(pa.array(ids, type=pa.large_string())) == (len(set(ids)) == len(ids))

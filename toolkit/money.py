@@ -6,10 +6,10 @@ text becomes money (:func:`parse_money`, :func:`parse_money_column`) and where m
 (:func:`format_minor`, :func:`format_minor_column`). No float ever holds money.
 
 Whole columns are converted without a Python object per value: :func:`parse_money_arrow` reads
-the canonical shape (``-?digits[.digits]``) with arrow kernels and hands every other shape to the
-scalar :func:`parse_money`; :func:`format_minor_arrow` writes the bytes of :func:`format_minor`
-with integer arithmetic in arrow. The scalar functions are the reference the column functions are
-tested against, value for value.
+the canonical shape (``-?digits[.digits]``) with integer arithmetic over the column's bytes and
+hands every other shape to the scalar :func:`parse_money`; :func:`format_minor_arrow` writes the
+bytes of :func:`format_minor` with integer arithmetic in arrow. The scalar functions are the
+reference the column functions are tested against, value for value.
 
 Every rounding in the toolkit goes through :func:`round_half_up` (scalar) or
 :func:`round_half_up_array` (vectorized): ties round away from zero, exactly like
@@ -54,8 +54,6 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 _SYMBOLS = "$€£¥₩"
-#: The shape read by arrow kernels; at most 15 + 3 digits, so it always fits an int64.
-_CANONICAL = r"^-?\d{1,15}(\.\d*)?$"
 
 
 class MoneyParseError(ValueError):
@@ -173,7 +171,7 @@ def parse_money(text: str, currency: str) -> int:
 
 
 def _arrow_text(values: object) -> pa.Array:
-    """One arrow string array, missing values as ``""``."""
+    """One arrow string array (``string`` or ``large_string``), missing values as ``""``."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not isinstance(values, pa.Array):
@@ -186,24 +184,28 @@ def _arrow_text(values: object) -> pa.Array:
             values = pa.array(np.asarray(values, dtype=object), type=pa.string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if not pa.types.is_string(values.type):
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = values.cast(pa.string())
     return values.fill_null("") if values.null_count else values
 
 
 def parse_money_arrow(
-    text: pa.Array | pd.Series, currency: pa.Array | pd.Series
+    text: pa.Array | pd.Series, currency: pa.Array | pd.Series, *,
+    exponents: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorized :func:`parse_money` over arrow (or pandas) columns of text and currency codes.
 
     The canonical shape (``-?digits[.digits]`` with no more decimals than the currency has) is
-    converted by arrow kernels; every other non-empty text in a known currency goes to
-    :func:`parse_money`, so the result is the scalar function's, value for value.
+    converted with integer arithmetic over the column's bytes; every other non-empty text in a
+    known currency goes to :func:`parse_money`, so the result is the scalar function's, value
+    for value.
 
     Parameters
     ----------
     text: the amounts as written (missing counts as empty); not trimmed here.
     currency: ISO 4217 codes, one per row, as given (upper case expected).
+    exponents: optional, each row's exponent of ``currency`` when the caller already has it
+        (``-1`` for a code the toolkit does not know); saves looking the codes up again.
 
     Returns
     -------
@@ -219,38 +221,197 @@ def parse_money_arrow(
     ([150, 0, 0], [False, True, False], [True, False, False])
     """
     arr = _arrow_text(text)
-    ccy = _arrow_text(currency)
     n = len(arr)
-    encoded = pc.dictionary_encode(ccy)
-    table = np.array([CURRENCY_EXPONENTS.get(c, -1) for c in encoded.dictionary.to_pylist()]
-                     + [-1], dtype=np.int64)
-    exps = table[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    if exponents is None:
+        ccy = _arrow_text(currency)
+        encoded = pc.dictionary_encode(ccy)
+        table = np.array([CURRENCY_EXPONENTS.get(c, -1) for c in encoded.dictionary.to_pylist()]
+                         + [-1], dtype=np.int64)
+        exps = table[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    else:
+        ccy = None
+        exps = np.asarray(exponents)
     known = exps >= 0
-    exps = np.maximum(exps, 0)
-    empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
-    canonical = pc.match_substring_regex(arr, _CANONICAL).to_numpy(zero_copy_only=False)
-    dot = pc.find_substring(arr, ".").to_numpy(zero_copy_only=False).astype(np.int64)
-    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
-    frac_len = np.where(dot >= 0, length - dot - 1, 0)
-    fast = canonical & known & (frac_len <= exps)
-    out = np.zeros(n, dtype=np.int64)
-    if fast.any():
-        idx = np.flatnonzero(fast)
-        digits = pc.replace_substring(arr.take(pa.array(idx)), ".", "")
-        digits = pc.if_else(pc.equal(digits, "-"), "0", digits)
-        out[idx] = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False) * (
-            10 ** (exps[idx] - frac_len[idx]))
+    offsets, _ = _string_buffers(arr)
+    empty = offsets[1:] == offsets[:-1]
+    out, fast = _parse_canonical(arr, exps)
     bad = np.zeros(n, dtype=bool)
     slow = np.flatnonzero(~fast & ~empty & known)
     if len(slow):
         # Every other shape ("$1,234.50", "(20.00)", "1200.00" JPY) is rare: the scalar rules.
         rows = pa.array(slow)
+        if ccy is None:
+            ccy = _arrow_text(currency)
         for i, t, c in zip(slow, arr.take(rows).to_pylist(), ccy.take(rows).to_pylist()):
             try:
                 out[i] = parse_money(t, c)
             except MoneyParseError:
                 bad[i] = True
     return out, bad, known & ~empty & ~bad
+
+
+#: Powers of ten that fit an unsigned 64-bit integer.
+_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+#: Longest canonical amount: a sign, 15 digits, the point and 3 decimals.
+_CANONICAL_WIDTH = 20
+_U64 = {k: np.uint64(k) for k in (1, 8, 16, 32, 10, 100, 10_000, 10**8, 0x00FF00FF00FF00FF,
+                                  0x0000FFFF0000FFFF, 0xFFFFFFFF)}
+
+
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (``n + 1``, absolute) and the character bytes of a string array."""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets, chars
+
+
+def _eight_digits(words: np.ndarray) -> np.ndarray:
+    """The number written by each ``uint64`` of eight digit values (0-9, the first character in
+    the lowest byte): pairs, then quadruples, then the eight, combined in place."""
+    u = _U64
+    x = words.copy()
+    for shift, mask, scale in ((8, 0x00FF00FF00FF00FF, 10), (16, 0x0000FFFF0000FFFF, 100),
+                               (32, 0xFFFFFFFF, 10_000)):
+        low = x >> u[shift]
+        low &= u[mask]
+        x &= u[mask]
+        x *= u[scale]
+        x += low
+    return x
+
+
+def _column_of(flags: np.ndarray) -> np.ndarray:
+    """Column of the (single) set byte of each row of a boolean matrix of whole 64-bit words;
+    meaningless on rows with no or several set bytes."""
+    words = flags.view(np.uint8).view("<u8")
+    if words.shape[1] == 1:
+        return np.bitwise_count(words[:, 0] - np.uint64(1)) >> np.uint8(3)
+    col = np.zeros(len(words), dtype=np.uint8)
+    for w in range(words.shape[1]):
+        word = words[:, w]
+        # A lone set byte at column c: the word minus one has 8 c bits set.
+        below = np.bitwise_count(word - np.uint64(1)) // np.uint8(8)
+        col += np.where(word != 0, below + np.uint8(8 * w), np.uint8(0))
+    return col
+
+
+def _count(flags: np.ndarray) -> np.ndarray:
+    """Set bytes per row of a boolean matrix of whole 64-bit words."""
+    counts = np.bitwise_count(flags.view(np.uint8).view("<u8"))
+    return counts[:, 0] if counts.shape[1] == 1 else counts.sum(axis=1, dtype=np.uint8)
+
+
+#: Rows per block of the byte arithmetic: its temporaries stay small enough to be reused warm
+#: instead of freshly allocated (and page-faulted) for millions of rows.
+_BLOCK = 1 << 13
+
+
+def _parse_canonical(arr: pa.Array, exps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minor units of the rows written in the canonical shape, and which rows those are.
+
+    A row is canonical when it matches ``-?[0-9]{1,15}(\\.[0-9]*)?`` with no more decimals than
+    its exponent (``exps``, ``-1`` for an unknown currency: never canonical); at most 15 digits
+    before the point keep every step inside 64 bits. Such a text is its digits and nothing
+    else, so its value is exact integer arithmetic: the texts are padded on the left with
+    ``0`` to whole 64-bit words (one arrow kernel), the bytes seen as a matrix, each word of
+    digit values read as one number (the point and the sign count as ``0``), and the point's
+    place and the sign applied per row, a block of rows at a time. Other rows are ``False``
+    in the mask and ``0`` in the values; the scalar parser reads them.
+    """
+    n = len(arr)
+    out = np.zeros(n, dtype=np.int64)
+    fast = np.zeros(n, dtype=bool)
+    exps = np.asarray(exps)
+    offsets, _ = _string_buffers(arr)
+    length = offsets[1:] - offsets[:-1]
+    short = length <= _CANONICAL_WIDTH
+    fits = short & (length >= 1) & (exps >= 0)
+    if not fits.any():
+        return out, fast
+    rows = None if short.all() else np.flatnonzero(short)  # longer texts are never canonical
+    part = arr if rows is None else arr.take(pa.array(rows))
+    plen = (length if rows is None else length[rows]).astype(np.int16)
+    pexp = (exps if rows is None else exps[rows]).astype(np.int16)
+    pfits = fits if rows is None else fits[rows]
+    width = -(-int(plen.max()) // 8) * 8
+    m = len(part)
+    pout = out if rows is None else np.zeros(m, dtype=np.int64)
+    pfast = fast if rows is None else np.zeros(m, dtype=bool)
+    for start in range(0, m, _BLOCK):
+        stop = min(start + _BLOCK, m)
+        padded = pc.ascii_lpad(part.slice(start, stop - start), width, "0")
+        p_off, chars = _string_buffers(padded)
+        if int(p_off[-1] - p_off[0]) != (stop - start) * width:
+            continue  # a multi-byte character in the block: the scalar rules read its rows
+        mat = chars[int(p_off[0]):int(p_off[-1])].reshape(stop - start, width)
+        _parse_rows(mat, plen[start:stop], pexp[start:stop], pfits[start:stop],
+                    pout[start:stop], pfast[start:stop])
+    if rows is not None:
+        out[rows] = pout
+        fast[rows] = pfast
+    return out, fast
+
+
+def _parse_rows(mat: np.ndarray, plen: np.ndarray, pexp: np.ndarray, fits: np.ndarray,
+                out: np.ndarray, fast: np.ndarray) -> None:
+    """:func:`_parse_canonical` of one block of padded rows, written into ``out`` and ``fast``.
+
+    ``mat`` holds the texts right-aligned and ``0``-padded, ``plen`` their lengths, ``pexp``
+    their currency exponents, ``fits`` whether the row may be canonical at all.
+    """
+    m, width = mat.shape
+    values = mat - np.uint8(48)
+    digit = values < 10
+    values *= digit  # the point and the sign read as 0
+    point = mat == 46
+    minus = mat == 45
+    points, minuses = _count(point), _count(minus)
+    ok = (_count(digit) + points + minuses == width) & (points <= 1) & (minuses <= 1) & fits
+    # The sign belongs in the first character (the column after the padding) only.
+    negative = np.zeros(m, dtype=bool)
+    if minuses.any():
+        negative = (minuses == 1) & (_column_of(minus) == width - plen)
+        ok &= negative | (minuses == 0)
+    has_point = points == 1
+    frac = np.zeros(m, dtype=np.int16)
+    if has_point.any():
+        frac = np.where(has_point, width - 1 - _column_of(point).astype(np.int16), 0)
+    whole = plen - negative - np.where(has_point, frac + 1, 0)
+    ok &= (whole >= 1) & (whole <= 15) & (frac <= pexp)
+    words = values.view("<u8")
+    frac = np.where(ok, frac, 0)
+    pexp = np.where(ok, pexp, 0)
+    if width == 8 and has_point.any():
+        # One word per row: close the gap the point leaves (the digits before it move one
+        # column right), so the word reads whole * 10^frac + decimals, no division needed.
+        word = words[:, 0]
+        mark = point.view(np.uint8).view("<u8")[:, 0]  # 1 << 8c for the point in column c
+        closed = word & (mark - _U64[1])
+        closed <<= _U64[8]
+        closed |= word & ~((mark << _U64[8]) - _U64[1])
+        number = _eight_digits(np.where(has_point, closed, word))
+        number *= _POW10[pexp - frac]
+    else:
+        number = _eight_digits(words[:, 0])
+        for w in range(1, words.shape[1]):
+            number *= _U64[10**8]
+            number += _eight_digits(words[:, w])
+        if has_point.any():
+            # ``number`` is whole * 10^(frac+1) + 0 * 10^frac + decimals.
+            decimals = number % _POW10[frac]
+            number //= _POW10[np.where(has_point, frac + 1, 0)]
+            number *= _POW10[pexp]
+            decimals *= _POW10[pexp - frac]
+            number += decimals
+        else:
+            number *= _POW10[pexp]
+    minor = number.view(np.int64)
+    np.negative(minor, out=minor, where=negative)
+    minor *= ok
+    out[:] = minor
+    fast[:] = ok
 
 
 def parse_money_column(text: pd.Series, currency: pd.Series) -> tuple[pd.Series, pd.Series]:
