@@ -39,7 +39,7 @@ def _links(role, signed, created_us, ret) -> Links:
                  signed=np.asarray(signed, dtype=np.int64),
                  created_us=np.asarray(created_us, dtype=np.int64),
                  ret=np.asarray(ret, dtype=np.int64), link=np.zeros(m, dtype=np.int8),
-                 orphan=no, ambiguous=no, clawback=no)
+                 orphan=no, ambiguous=no, clawback=no, ccy=np.zeros(m, dtype=np.int64))
 
 
 def _ledger(wallets, currencies, emails, updated, dtype=STR) -> pd.DataFrame:
