@@ -176,6 +176,18 @@ T-91,2026-03-02T11:00:00Z,W-1,a@x.com,REDEEM,REMOVE,1.00,XYZ,0,
     assert "column 'currency': unknown currency code in 1 row(s): rows 33" in message
 
 
+def test_an_amount_too_large_for_any_ledger_is_refused_not_a_crash(tmp_path):
+    path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + '''
+T-1,2026-03-02T11:00:00Z,W-1,a@x.com,REDEEM,SUBTRACT,"99,999,999,999,999,999.99",USD,0,
+T-2,2026-03-02T11:00:01Z,W-1,a@x.com,REDEEM,SUBTRACT,123456789012345678901234.5,USD,0,
+T-3,2026-03-02T11:00:02Z,W-1,a@x.com,REDEEM,SUBTRACT,12.50,USD,0,
+''')
+    with pytest.raises(InputError) as excinfo:
+        read_ledger(path)
+    assert ("column 'amount': not an amount in the row's currency in 2 row(s): rows 2, 3"
+            in _refusal(excinfo))
+
+
 def test_more_than_twenty_bad_rows_are_shown_as_twenty_and_a_count(tmp_path):
     rows = "\n".join(
         f"T-{i},2026-03-02T11:00:00Z,W-1,a@x.com,REDEEM,SUBTRACT,lots,USD,0," for i in range(25))

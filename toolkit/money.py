@@ -244,12 +244,18 @@ def parse_money_arrow(
             ccy = _arrow_text(currency)
         for i, t, c in zip(slow, arr.take(rows).to_pylist(), ccy.take(rows).to_pylist()):
             try:
-                out[i] = parse_money(t, c)
+                value = parse_money(t, c)
             except MoneyParseError:
+                bad[i] = True
+                continue
+            if _INT64_MIN <= value <= _INT64_MAX:
+                out[i] = value
+            else:  # beyond int64 minor units: no amount a ledger can hold
                 bad[i] = True
     return out, bad, known & ~empty & ~bad
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: Powers of ten that fit an unsigned 64-bit integer.
 _POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 #: Longest canonical amount: a sign, 15 digits, the point and 3 decimals.
