@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from toolkit.contract import (
     BREAK_SEVERITY,
@@ -26,7 +24,7 @@ from toolkit.contract import (
     Severity,
 )
 from toolkit.io.readers import InputTable
-from toolkit.io.text import arrow_text
+from toolkit.io.text import Codes, TextColumn, TextTable
 from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.reconcile.balances import BUCKETS, liability
 from toolkit.reconcile.classify import ReturnState
@@ -55,10 +53,8 @@ class RunFacts:
     state: ReturnState
     typed_breaks: pd.DataFrame  # rows of breaks_text, typed: amounts, currency, severity, id
     breaks_text: pd.DataFrame
-    returns_text: pd.DataFrame
-    ledger_text: pd.DataFrame
-    returns_order: np.ndarray  # input row of each returns.csv row
-    ledger_order: np.ndarray  # input row of each ledger.csv row
+    returns_text: TextTable  # its order: the input row of each returns.csv row
+    ledger_text: TextTable  # its order: the input row of each ledger.csv row
     wallets: pd.DataFrame
     zone: str
 
@@ -74,18 +70,22 @@ def build_summary(f: RunFacts) -> dict[str, Any]:
         "breaks": len(breaks),
         "breaks_by_reason": _zero_filled(breaks["reason"], [r.value for r in BreakReason]),
         "breaks_by_severity": _zero_filled(breaks["severity"], [s.value for s in Severity]),
-        "returns_by_outcome": _zero_filled(f.returns_text["outcome"], [o.value for o in Outcome]),
-        "ledger_by_role": _zero_filled(f.ledger_text["role"], [r.value for r in Role]),
-        "ledger_by_outcome": _zero_filled(f.ledger_text["outcome"],
+        "returns_by_outcome": _zero_filled(f.returns_text.columns["outcome"],
+                                           [o.value for o in Outcome]),
+        "ledger_by_role": _zero_filled(f.ledger_text.columns["role"], [r.value for r in Role]),
+        "ledger_by_outcome": _zero_filled(f.ledger_text.columns["outcome"],
                                           [o.value for o in RowOutcome]),
     }
-    stamps = np.concatenate([
-        _epoch(f.returns["created_at"]), f.links.created_us,
-    ]) if len(f.returns) + len(f.ledger) else np.zeros(0, dtype=np.int64)
-    stamps = stamps[stamps != NO]
+    first, last = NO, NO
+    for stamps in (_epoch(f.returns["created_at"]), np.asarray(f.links.created_us)):
+        stamps = stamps[stamps != NO]
+        if len(stamps):
+            lo, hi = int(stamps.min()), int(stamps.max())
+            first = lo if first == NO else min(first, lo)
+            last = hi if last == NO else max(last, hi)
     period = {
-        "first": iso_utc(np.array([stamps.min()]))[0] if len(stamps) else "",
-        "last": iso_utc(np.array([stamps.max()]))[0] if len(stamps) else "",
+        "first": iso_utc(np.array([first]))[0] if first != NO else "",
+        "last": iso_utc(np.array([last]))[0] if last != NO else "",
     }
     return {
         "toolkit_version": __version__,
@@ -102,14 +102,24 @@ def build_summary(f: RunFacts) -> dict[str, Any]:
         "money": _money(f, totals),
         "liability": _liability(f.wallets),
         "conservation": _conservation(f, totals),
-        "daily": _daily(f),
+        "daily": _daily(f, totals),
         "largest_breaks": _largest(f.typed_breaks, breaks),
         "exit_status": 1 if high_or_medium else 0,
     }
 
 
-def _zero_filled(values: pd.Series, names: list[str]) -> dict[str, int]:
-    counts = values.value_counts()
+def _zero_filled(values: pd.Series | TextColumn, names: list[str]) -> dict[str, int]:
+    """How many rows hold each of ``names`` (0 when absent); a column of codes is counted on
+    its codes."""
+    if isinstance(values, Codes):
+        tally = np.bincount(np.asarray(values.codes, dtype=np.int64), minlength=len(values.names))
+        counts: dict[str, int] = {}
+        for name, k in zip(values.names, tally.tolist()):
+            counts[name] = counts.get(name, 0) + k
+    elif isinstance(values, TextColumn):
+        counts = pd.Series(values.text(slice(None)).to_numpy(zero_copy_only=False)).value_counts()
+    else:
+        counts = values.value_counts()
     return {name: int(counts.get(name, 0)) for name in names}
 
 
@@ -123,41 +133,46 @@ def _fmt(amount: int, currency: str) -> str:
     return format_minor(int(amount), currency)
 
 
-def _currencies(f: RunFacts) -> list[str]:
-    return sorted(set(f.returns["currency"].unique()) | set(f.ledger["currency"].unique()))
-
-
-def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
-    """Each value's position in ``index`` (currencies: a handful of distinct values)."""
-    encoded = pc.dictionary_encode(arrow_text(column))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    table = np.array([index[str(c)] for c in encoded.dictionary.to_pylist()], dtype=np.int64)
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return table[codes] if len(table) else np.zeros(len(codes), dtype=np.int64)
+def _currency_codes(table: TextTable, frame: pd.DataFrame) -> Codes:
+    """The currency of each input row as codes: the output table's own when it has them."""
+    column = table.columns.get("currency") if isinstance(table, TextTable) else None
+    return column if isinstance(column, Codes) else Codes.of(frame["currency"])
 
 
 class _Totals:
-    """Exact per-currency (and per-role) sums over the ledger and the returns, computed once."""
+    """Exact per-currency (and per-role) sums over the ledger and the returns, computed once.
+
+    Currencies are integer codes (their position in ``currencies``); every sum is an
+    ``np.add.at`` over flat ``int64`` keys, never over text."""
 
     def __init__(self, f: RunFacts) -> None:
-        self.currencies = _currencies(f)
+        rows = _currency_codes(f.ledger_text, f.ledger)
+        rets = _currency_codes(f.returns_text, f.returns)
+        self.currencies = sorted(set(rows.names) | set(rets.names))
         index = {c: i for i, c in enumerate(self.currencies)}
         self.roles = [r.value for r in ROLES]
-        self.row_ccy = _codes(f.ledger["currency"], index)
-        self.ret_ccy = _codes(f.returns["currency"], index)
-        role = f.links.role.astype(np.int64)
-        k = len(self.currencies)
-        self.by_role = np.zeros((k, len(self.roles)), dtype=np.int64)
-        np.add.at(self.by_role, (self.row_ccy, role), f.links.signed)
-        self.signed_in = np.zeros(k, dtype=np.int64)
-        np.add.at(self.signed_in, self.row_ccy, f.links.signed)
+        self.row_ccy = _recode(rows, index)
+        self.ret_ccy = _recode(rets, index)
+        k, n_roles = len(self.currencies), len(self.roles)
+        by_role = np.zeros(k * n_roles, dtype=np.int64)
+        np.add.at(by_role, self.row_ccy * n_roles + f.links.role.astype(np.int64),
+                  np.asarray(f.links.signed, dtype=np.int64))
+        self.by_role = by_role.reshape(k, n_roles)
+        self.signed_in = self.by_role.sum(axis=1)  # every row has exactly one role
 
     def per_return(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros(len(self.currencies), dtype=np.int64)
-        sel = slice(None) if mask is None else mask
-        np.add.at(out, self.ret_ccy[sel], np.asarray(values, dtype=np.int64)[sel])
+        keys, values = self.ret_ccy, np.asarray(values, dtype=np.int64)
+        if mask is not None:
+            keys, values = keys[mask], values[mask]
+        np.add.at(out, keys, values)
         return out
+
+
+def _recode(codes: Codes, index: dict[str, int]) -> np.ndarray:
+    """Codes of one column as positions in ``index`` (``int64``, ready to index with)."""
+    table = np.array([index[c] for c in codes.names] or [0], dtype=np.int64)
+    return table[np.asarray(codes.codes, dtype=np.int64)]
 
 
 def _money(f: RunFacts, totals: _Totals) -> dict[str, Any]:
@@ -208,10 +223,11 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     equals what the outputs account for (see ``docs/reconcile.md``)."""
     rows: dict[str, Any] = {}
     ok = True
-    for name, table, text, order in (
-        ("returns", f.returns_input, f.returns_text, f.returns_order),
-        ("ledger", f.ledger_input, f.ledger_text, f.ledger_order),
+    for name, table, text in (
+        ("returns", f.returns_input, f.returns_text),
+        ("ledger", f.ledger_input, f.ledger_text),
     ):
+        order = text.order if text.order is not None else np.arange(len(text))
         read = sum(x.rows for x in table.files)
         # Each output row is made from the input row ``order`` names: every input row in
         # exactly one output row iff ``order`` is a permutation of the input rows.
@@ -258,33 +274,26 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
 
 def _local_days(us: np.ndarray, zone: str) -> np.ndarray:
     """Day number (days since 1970-01-01) of each instant in the merchant's zone."""
+    us = np.asarray(us, dtype=np.int64)
+    if zone == "UTC":
+        return us // 86_400_000_000  # floor, as the calendar day of a UTC instant
     stamps = pd.Series(pd.to_datetime(us, unit="us", utc=True))
-    if zone != "UTC":
-        stamps = stamps.dt.tz_convert(zone)
-    local = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
-    return local // 86_400_000_000
+    local = stamps.dt.tz_convert(zone).dt.tz_localize(None)
+    return local.to_numpy(dtype="datetime64[us]").view(np.int64) // 86_400_000_000
 
 
-def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
+def _daily(f: RunFacts, totals: _Totals) -> dict[str, list[dict[str, Any]]]:
     """Per currency and merchant-zone day: returns released, credit expected by release day,
     and uncancelled linked credit and bonus by issue day (all grouped on integer keys)."""
     released = np.flatnonzero(f.exp.expects_credit)
     credited = np.flatnonzero(f.links.credited)
-    currencies = _currencies(f)
-    index = {c: i for i, c in enumerate(currencies)}
-    ret_ccy = _codes(f.returns["currency"], index)[released]
-    row_ccy = _codes(f.ledger["currency"], index)[credited]
+    currencies = totals.currencies
     day = np.concatenate([_local_days(f.exp.release_us[released], f.zone),
                           _local_days(f.links.created_us[credited], f.zone)])
-    ccy = np.concatenate([ret_ccy, row_ccy])
+    ccy = np.concatenate([totals.ret_ccy[released], totals.row_ccy[credited]])
     amount = f.ledger["amount"].to_numpy(dtype=np.int64)[credited]
     bonus = f.links.is_bonus[credited]
     k = len(released)
-    values = np.zeros((len(day), 4), dtype=np.int64)
-    values[:k, 0] = 1
-    values[:k, 1] = f.exp.expected_credit[released]
-    values[k:, 2] = np.where(bonus, 0, amount)
-    values[k:, 3] = np.where(bonus, amount, 0)
     out: dict[str, list[dict[str, Any]]] = {}
     if not len(day):
         return out
@@ -300,9 +309,17 @@ def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
     else:
         keys, inverse = np.unique(key, return_inverse=True)
         inverse = inverse.ravel()
-    sums = np.zeros((len(keys), 4), dtype=np.int64)
-    for j in range(4):
-        np.add.at(sums[:, j], inverse, values[:, j])
+    # Released returns are the first ``k`` keys, linked credits the rest; each sum is one
+    # ``add.at`` over contiguous int64 (the fast path).
+    by_release, by_issue = inverse[:k], inverse[k:]
+    columns = [np.bincount(by_release, minlength=len(keys)).astype(np.int64)]
+    for keys_of, values in ((by_release, f.exp.expected_credit[released]),
+                            (by_issue, np.where(bonus, 0, amount)),
+                            (by_issue, np.where(bonus, amount, 0))):
+        total = np.zeros(len(keys), dtype=np.int64)
+        np.add.at(total, keys_of, np.asarray(values, dtype=np.int64))
+        columns.append(total)
+    sums = np.stack(columns, axis=1)
     dates = np.datetime_as_string((keys % span + day.min()).astype("datetime64[D]"), unit="D")
     for c, date, row in zip(keys // span, dates, sums):
         code = currencies[int(c)]
