@@ -319,21 +319,15 @@ class Fixed(TextColumn):
     """Text already made (an arrow string array; ``""`` for missing). A column held as
     ``large_string`` (pandas' own) stays so: rows are picked first, then cast."""
 
+    #: Whether a value needs quoting is found slice by slice (a byte search of the slice's
+    #: text, still in the CPU caches), not over the whole column first.
+    plain = False
+
     def __init__(self, values: object) -> None:
         values = source_text(values)
         if values.type == pa.large_string() and _fits_string(values):
             values = values.cast(pa.string())  # once, instead of each slice after picking
         self.values = values
-        self._plain: bool | None = None
-
-    @property
-    def plain(self) -> bool:  # a byte search of the whole column, once
-        if self._plain is None:
-            self._plain = not _may_need_quotes(self.values)
-        return self._plain
-
-    def prepare(self) -> None:
-        _ = self.plain
 
     def text(self, rows: Rows) -> pa.Array:
         if isinstance(rows, slice):
@@ -376,12 +370,7 @@ class Taken(TextColumn):
         self.source = Fixed(source)
         self.positions = np.asarray(positions, dtype=np.int64)
 
-    @property
-    def plain(self) -> bool:
-        return self.source.plain
-
-    def prepare(self) -> None:
-        self.source.prepare()
+    plain = False
 
     def text(self, rows: Rows) -> pa.Array:
         at = self.positions[rows]
@@ -392,24 +381,53 @@ class Taken(TextColumn):
 
 
 class Codes(TextColumn):
-    """Few distinct values: small integer ``codes`` into ``names``."""
+    """Few distinct values: small integer ``codes`` into ``names``. Made from a text column
+    (:meth:`of`), the column is encoded when first needed, once."""
 
     def __init__(self, codes: np.ndarray, names: list[str]) -> None:
-        self.codes = np.asarray(codes)
-        self.names = [str(x) for x in names]
-        self.plain = not any(ch in name for name in self.names for ch in ',"\n')
+        self._lock = threading.Lock()
+        self._source: object = None
+        self._set(codes, names)
+
+    def _set(self, codes: np.ndarray, names: list[str]) -> None:
+        self._codes = np.asarray(codes)
+        self._names = [str(x) for x in names]
+        self._plain = not any(ch in name for name in self._names for ch in ',"\n')
 
     @classmethod
     def of(cls, values: object) -> Codes:
-        """The codes of a text column (one hash pass in arrow)."""
-        encoded = pc.dictionary_encode(_flat(values))
-        return cls(encoded.indices.to_numpy(zero_copy_only=False),
-                   encoded.dictionary.to_pylist())
+        """The codes of a text column (one hash pass in arrow, when first needed)."""
+        column = cls(np.zeros(0, dtype=np.int32), [])
+        column._source = values
+        return column
 
     @classmethod
     def flags(cls, mask: np.ndarray) -> Codes:
         """``true`` / ``false``."""
         return cls(np.asarray(mask, dtype=bool).view(np.uint8), ["false", "true"])
+
+    def prepare(self) -> None:
+        with self._lock:
+            if self._source is not None:
+                encoded = pc.dictionary_encode(source_text(self._source))
+                self._set(encoded.indices.to_numpy(zero_copy_only=False),
+                          encoded.dictionary.to_pylist())
+                self._source = None
+
+    @property
+    def codes(self) -> np.ndarray:
+        self.prepare()
+        return self._codes
+
+    @property
+    def names(self) -> list[str]:
+        self.prepare()
+        return self._names
+
+    @property
+    def plain(self) -> bool:  # type: ignore[override]
+        self.prepare()
+        return self._plain
 
     def text(self, rows: Rows) -> pa.Array:
         return decode(self.codes[rows], self.names)
@@ -423,10 +441,15 @@ class Stamps(TextColumn):
 
     def __init__(self, us: np.ndarray) -> None:
         self.us = np.asarray(us, dtype=np.int64)
-        self.fraction = bool((self.us[self.us != NO_TIME] % 1_000_000).any())
+        self._fraction: bool | None = None
+
+    def prepare(self) -> None:
+        if self._fraction is None:
+            self._fraction = bool((self.us[self.us != NO_TIME] % 1_000_000).any())
 
     def text(self, rows: Rows) -> pa.Array:
-        return iso_utc_arrow(self.us[rows], self.fraction)
+        self.prepare()
+        return iso_utc_arrow(self.us[rows], self._fraction)
 
 
 class Money(TextColumn):
@@ -555,6 +578,12 @@ class TextTable:
         if not self.columns:
             return memoryview(b"\n" * (stop - start))
         rows = self.rows_of(start, stop)
+        if len(self.columns) == 1:
+            # A line of one empty field is written ``""`` (as pandas does), not left blank.
+            (column,) = self.columns.values()
+            text = column.text(rows) if column.plain else _quoted(column.text(rows))
+            text = pc.if_else(pc.equal(text, ""), '""', text)
+            return _text_bytes(pc.binary_join_element_wise(text, "\n", "")) or memoryview(b"")
         cells = self.cells() if cells is None else cells
         texts = [c.text(rows) if c.plain else _quoted(c.text(rows)) for c in cells]
         if not (isinstance(cells[-1], _Merged) and cells[-1].newline):
@@ -579,17 +608,17 @@ class _Merged(Codes):
         else:
             names = [a + "," + b for a in first.names for b in second.names]
         super().__init__(np.zeros(0, dtype=np.int32), names)
-        self.plain = True
+        self._plain = True
 
     def text(self, rows: Rows) -> pa.Array:
-        return decode(self._codes(rows), self.names)
+        return decode(self._merged_codes(rows), self.names)
 
-    def _codes(self, rows: Rows) -> np.ndarray:
-        first = self.first._codes(rows) if isinstance(self.first, _Merged) \
+    def _merged_codes(self, rows: Rows) -> np.ndarray:
+        first = self.first._merged_codes(rows) if isinstance(self.first, _Merged) \
             else self.first.codes[rows].astype(np.int32)
         if self.second is None:
             return first
-        second = self.second._codes(rows) if isinstance(self.second, _Merged) \
+        second = self.second._merged_codes(rows) if isinstance(self.second, _Merged) \
             else self.second.codes[rows].astype(np.int32)
         return first * np.int32(len(self.second.names)) + second
 
@@ -621,15 +650,16 @@ def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int = CSV
 
     handles = [open(path, "wb") for _, path in files]
     try:
-        jobs = []
-        for (table, _), fh in zip(files, handles):
-            fh.write(table.header())
-            cells = table.cells()
-            jobs += [(fh, table, start, min(start + rows, len(table)), cells)
-                     for start in range(0, len(table), rows)]
         with ThreadPoolExecutor(max_workers=2) as pool:
+            # Work done once per column (encodings, quoting checks) first, on both threads.
             columns = [c for table, _ in files for c in table.columns.values()]
             list(pool.map(lambda column: column.prepare(), columns))
+            jobs = []
+            for (table, _), fh in zip(files, handles):
+                fh.write(table.header())
+                cells = table.cells()
+                jobs += [(fh, table, start, min(start + rows, len(table)), cells)
+                         for start in range(0, len(table), rows)]
             pending: list = []
             for job in jobs:
                 fh, table, start, stop, cells = job

@@ -34,6 +34,7 @@ from toolkit.reconcile.tables import iso_utc
 __all__ = ["RunFacts", "build_summary"]
 
 LARGEST = 50
+NO_DAY = np.iinfo(np.int64).max
 _AT_RISK = [r.value for r in BreakReason if BREAK_SEVERITY[r] is not Severity.LOW]
 
 
@@ -180,20 +181,30 @@ def _money(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     tb = f.typed_breaks
     risk = _risk_amount(tb)
     serious = tb["severity"].isin([Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
-    break_ccy = tb["currency"].to_numpy(dtype=object)
-    reasons = tb["reason"].to_numpy(dtype=object)
+    # At-risk sums per (currency, reason) on integer codes, one pass over the breaks.
+    index = {c: i for i, c in enumerate(totals.currencies)}
+    reason_index = {r: j for j, r in enumerate(_AT_RISK)}
+    ccy = np.array([index.get(c, -1) for c in tb["currency"].to_numpy(dtype=object)],
+                   dtype=np.int64)
+    reason = np.array([reason_index.get(r, -1) for r in tb["reason"].to_numpy(dtype=object)],
+                      dtype=np.int64)
+    k, n_reasons = len(totals.currencies), len(_AT_RISK)
+    counted = serious & (ccy >= 0)
+    at_risk = np.zeros(k, dtype=np.int64)
+    np.add.at(at_risk, ccy[counted], risk[counted])
+    counted &= reason >= 0
+    by_reason = np.zeros(k * n_reasons, dtype=np.int64)
+    np.add.at(by_reason, ccy[counted] * n_reasons + reason[counted], risk[counted])
+    by_reason = by_reason.reshape(k, n_reasons)
     sums = {name: totals.per_return(values) for name, values in (
         ("expected_credit", f.exp.expected_credit), ("issued_credit", f.state.issued_credit),
         ("expected_bonus", f.exp.expected_bonus), ("issued_bonus", f.state.issued_bonus))}
     for i, c in enumerate(totals.currencies):
-        in_ccy = serious & (break_ccy == c)
         out[c] = {
             **{name: _fmt(values[i], c) for name, values in sums.items()},
             "by_role": {r: _fmt(totals.by_role[i, j], c) for j, r in enumerate(totals.roles)},
-            "at_risk": _fmt(risk[in_ccy].sum(), c),
-            "at_risk_by_reason": {
-                reason: _fmt(risk[in_ccy & (reasons == reason)].sum(), c) for reason in _AT_RISK
-            },
+            "at_risk": _fmt(at_risk[i], c),
+            "at_risk_by_reason": {r: _fmt(by_reason[i, j], c) for j, r in enumerate(_AT_RISK)},
         }
     return out
 
@@ -227,38 +238,44 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
         ("returns", f.returns_input, f.returns_text),
         ("ledger", f.ledger_input, f.ledger_text),
     ):
-        order = text.order if text.order is not None else np.arange(len(text))
         read = sum(x.rows for x in table.files)
         # Each output row is made from the input row ``order`` names: every input row in
         # exactly one output row iff ``order`` is a permutation of the input rows.
-        times = np.bincount(np.asarray(order, dtype=np.int64), minlength=table.rows)
+        missing, repeated, size = _coverage(text, table.rows)
         entry = {
             "read": read,
             "duplicates_collapsed": table.duplicates_collapsed,
             "input": table.rows,
             "output": len(text),
-            "input_rows_missing": int((times == 0).sum()),
-            "input_rows_repeated": int((times > 1).sum()),
+            "input_rows_missing": missing,
+            "input_rows_repeated": repeated,
         }
         entry["ok"] = bool(read - table.duplicates_collapsed == table.rows == len(text)
-                           == len(order) == len(times) and entry["input_rows_missing"] == 0
-                           and entry["input_rows_repeated"] == 0)
+                           == size and missing == 0 and repeated == 0)
         ok &= entry["ok"]
         rows[name] = entry
 
-    credited = f.links.credited
-    same = np.zeros(len(f.ledger), dtype=bool)
-    same[credited] = totals.row_ccy[credited] == totals.ret_ccy[f.links.ret[credited]]
+    credited = np.flatnonzero(f.links.credited)
+    # Currency codes of the returns as small integers: the random lookups stay in cache.
+    ret_ccy = totals.ret_ccy.astype(np.int16) if len(totals.currencies) < 2**15 \
+        else totals.ret_ccy
+    same = credited[totals.row_ccy[credited] == ret_ccy[f.links.ret[credited]]]
     linked = np.zeros(len(totals.currencies), dtype=np.int64)
     np.add.at(linked, totals.row_ccy[same], f.ledger["amount"].to_numpy(dtype=np.int64)[same])
     issued = totals.per_return(f.state.issued_credit) + totals.per_return(f.state.issued_bonus)
-    w_ccy = f.wallets["currency"].to_numpy(dtype=object)
-    movement_all = (f.wallets["closing"] - f.wallets["opening"]).to_numpy(dtype=np.int64)
+    wallet_ccy = Codes.of(f.wallets["currency"])
+    index = {c: i for i, c in enumerate(totals.currencies)}
+    w_ccy = np.array([index.get(c, -1) for c in wallet_ccy.names] or [-1],
+                     dtype=np.int64)[np.asarray(wallet_ccy.codes, dtype=np.int64)]
+    movement_all = (f.wallets["closing"].to_numpy(dtype=np.int64)
+                    - f.wallets["opening"].to_numpy(dtype=np.int64))
+    movements = np.zeros(len(totals.currencies), dtype=np.int64)
+    np.add.at(movements, w_ccy[w_ccy >= 0], movement_all[w_ccy >= 0])
     money: dict[str, Any] = {}
     for i, c in enumerate(totals.currencies):
         ledger_in = int(totals.signed_in[i])
         by_role = int(totals.by_role[i].sum())
-        movement = int(movement_all[w_ccy == c].sum())
+        movement = int(movements[i])
         entry = {
             "ledger_in": _fmt(ledger_in, c),
             "ledger_by_role": _fmt(by_role, c),
@@ -270,6 +287,24 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
         ok &= entry["ok"]
         money[c] = entry
     return {"ok": bool(ok), "rows": rows, "money": money}
+
+
+def _coverage(table: TextTable, rows: int) -> tuple[int, int, int]:
+    """Input rows no output row is made from, input rows more than one is made from, and the
+    number of output rows, from the table's ``order`` (``None``: each row once, in place)."""
+    if table.order is None:
+        n = len(table)
+        return max(rows - n, 0), 0, n
+    order = np.asarray(table.order, dtype=np.int64)
+    if len(order) == rows and (not rows or (order.min() >= 0 and order.max() < rows)):
+        # A one-byte mark per input row stays in the CPU caches, unlike a count per row;
+        # every row marked by exactly ``rows`` output rows means none is repeated.
+        seen = np.zeros(rows, dtype=bool)
+        seen[order] = True
+        if seen.all():
+            return 0, 0, rows
+    times = np.bincount(order, minlength=rows)
+    return int((times == 0).sum()), int((times > 1).sum()), len(order)
 
 
 def _local_days(us: np.ndarray, zone: str) -> np.ndarray:
@@ -288,30 +323,26 @@ def _daily(f: RunFacts, totals: _Totals) -> dict[str, list[dict[str, Any]]]:
     released = np.flatnonzero(f.exp.expects_credit)
     credited = np.flatnonzero(f.links.credited)
     currencies = totals.currencies
-    day = np.concatenate([_local_days(f.exp.release_us[released], f.zone),
-                          _local_days(f.links.created_us[credited], f.zone)])
-    ccy = np.concatenate([totals.ret_ccy[released], totals.row_ccy[credited]])
+    release_day = _local_days(f.exp.release_us[released], f.zone)
+    issue_day = _local_days(f.links.created_us[credited], f.zone)
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not len(release_day) + len(issue_day):
+        return out
+    first = int(min(release_day.min(initial=NO_DAY), issue_day.min(initial=NO_DAY)))
+    last = int(max(release_day.max(initial=-NO_DAY), issue_day.max(initial=-NO_DAY)))
+    span = last - first + 1
+    by_release = totals.ret_ccy[released] * span + (release_day - first)
+    by_issue = totals.row_ccy[credited] * span + (issue_day - first)
     amount = f.ledger["amount"].to_numpy(dtype=np.int64)[credited]
     bonus = f.links.is_bonus[credited]
-    k = len(released)
-    out: dict[str, list[dict[str, Any]]] = {}
-    if not len(day):
-        return out
-    span = int(day.max() - day.min()) + 1
-    key = ccy * span + (day - day.min())
     size = len(currencies) * span
-    if size <= 4 * len(key) + 1024:
-        # (currency, day) keys are few and dense: counted into place instead of sorted.
-        keys = np.flatnonzero(np.bincount(key, minlength=size))
-        where = np.zeros(size, dtype=np.int64)
-        where[keys] = np.arange(len(keys))
-        inverse = where[key]
+    if size <= 4 * (len(by_release) + len(by_issue)) + 1024:
+        # (currency, day) keys are few and dense: summed straight into place, not sorted.
+        keys = np.arange(size)
     else:
-        keys, inverse = np.unique(key, return_inverse=True)
+        keys, inverse = np.unique(np.concatenate([by_release, by_issue]), return_inverse=True)
         inverse = inverse.ravel()
-    # Released returns are the first ``k`` keys, linked credits the rest; each sum is one
-    # ``add.at`` over contiguous int64 (the fast path).
-    by_release, by_issue = inverse[:k], inverse[k:]
+        by_release, by_issue = inverse[:len(by_release)], inverse[len(by_release):]
     columns = [np.bincount(by_release, minlength=len(keys)).astype(np.int64)]
     for keys_of, values in ((by_release, f.exp.expected_credit[released]),
                             (by_issue, np.where(bonus, 0, amount)),
@@ -319,8 +350,11 @@ def _daily(f: RunFacts, totals: _Totals) -> dict[str, list[dict[str, Any]]]:
         total = np.zeros(len(keys), dtype=np.int64)
         np.add.at(total, keys_of, np.asarray(values, dtype=np.int64))
         columns.append(total)
-    sums = np.stack(columns, axis=1)
-    dates = np.datetime_as_string((keys % span + day.min()).astype("datetime64[D]"), unit="D")
+    present = (columns[0] > 0) | (np.bincount(by_issue, minlength=len(keys)) > 0)
+    keys = keys[present]
+    sums = np.stack(columns, axis=1)[present]
+    day0 = first
+    dates = np.datetime_as_string((keys % span + day0).astype("datetime64[D]"), unit="D")
     for c, date, row in zip(keys // span, dates, sums):
         code = currencies[int(c)]
         out.setdefault(code, []).append({
@@ -345,8 +379,12 @@ def _largest(tb: pd.DataFrame, breaks_text: pd.DataFrame) -> list[dict[str, Any]
     ranked = pd.DataFrame({
         "weight": _risk_amount(tb) * scale, "break_id": tb["break_id"].to_numpy(dtype=object),
     }).loc[serious].sort_values(["weight", "break_id"], ascending=[False, True]).head(LARGEST)
-    by_id = breaks_text.set_index("break_id", drop=False)
-    return [
-        {k: (v if isinstance(v, str) else str(v)) for k, v in by_id.loc[bid].items()}
-        for bid in ranked["break_id"]
-    ]
+    ids = breaks_text["break_id"]
+    if len(ids) == len(tb) and ids.is_unique and (
+            ids.to_numpy(dtype=object) == tb["break_id"].to_numpy(dtype=object)).all():
+        # The rows of ``breaks_text`` are those of ``tb``: picked by position, not by id.
+        picked = breaks_text.iloc[ranked.index.to_numpy()].to_dict(orient="records")
+    else:
+        by_id = breaks_text.set_index("break_id", drop=False)
+        picked = [dict(by_id.loc[bid].items()) for bid in ranked["break_id"]]
+    return [{k: (v if isinstance(v, str) else str(v)) for k, v in row.items()} for row in picked]
