@@ -132,9 +132,9 @@ def test_a_table_is_made_from_its_columns_in_its_order():
         "amount": ["-12.50", "50.00", "0"],
         "at": ["", "2026-03-10T03:03:12Z", "1970-01-01T00:00:00Z"],
     }
-    # Neighbouring codes are decoded together, the line break riding on the last one.
+    # Neighbouring codes (amounts too) are one piece of the line.
     assert [type(c).__name__ for c in table.cells()] == [
-        "Fixed", "Taken", "_Merged", "Money", "Stamps"]
+        "Fixed", "Taken", "_Dict", "Stamps"]
     assert bytes(table.csv_lines(0, 1)) == b"T-1,,other_credit,false,-12.50,\n"
 
 

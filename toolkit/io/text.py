@@ -491,6 +491,13 @@ class Money(TextColumn):
         return (encoded.indices.to_numpy(zero_copy_only=False),
                 format_minor_arrow(keys // base, keys % base))
 
+    def dictionary(self) -> tuple[np.ndarray, pa.Array] | None:
+        """The code of each row and the text of each distinct amount (``None`` when the
+        column is formatted row by row)."""
+        self.prepare()
+        codes, distinct = self._distinct
+        return (codes, distinct) if len(codes) == len(self.minor) else None
+
     def text(self, rows: Rows) -> pa.Array:
         from toolkit.money import format_minor_arrow
 
@@ -556,18 +563,20 @@ class TextTable:
                 + "\n").encode("utf-8")
 
     def cells(self) -> list[TextColumn]:
-        """The columns as a CSV line joins them: neighbouring plain :class:`Codes` merged into
-        one (their names joined by commas), the line break in the last one when it is codes."""
+        """The columns as a CSV line joins them. Neighbouring columns held as codes (plain
+        :class:`Codes`, encoded :class:`Money`) with few combinations become one: a code per
+        row into the text of each combination (``a,b``), so the line is joined from fewer,
+        longer pieces; the line break rides on the last one when it is codes."""
         out: list[TextColumn] = []
         for col in self.columns.values():
-            prev = out[-1] if out else None
-            if (isinstance(col, Codes) and isinstance(prev, Codes) and col.plain and prev.plain
-                    and len(prev.names) * len(col.names) <= _MERGED_NAMES):
-                out[-1] = _Merged(prev, col)
+            merged = _merge(out[-1], col) if out else None
+            if merged is not None:
+                out[-1] = merged
             else:
                 out.append(col)
-        if out and isinstance(out[-1], Codes):
-            out[-1] = _Merged(out[-1], None)
+        if out and _dictionary(out[-1]) is not None:
+            codes, names = _dictionary(out[-1])
+            out[-1] = _Dict(codes, pc.binary_join_element_wise(names, "\n", ""), newline=True)
         return out
 
     def csv_lines(self, start: int, stop: int, cells: list[TextColumn] | None = None
@@ -586,7 +595,7 @@ class TextTable:
             return _text_bytes(pc.binary_join_element_wise(text, "\n", "")) or memoryview(b"")
         cells = self.cells() if cells is None else cells
         texts = [c.text(rows) if c.plain else _quoted(c.text(rows)) for c in cells]
-        if not (isinstance(cells[-1], _Merged) and cells[-1].newline):
+        if not getattr(cells[-1], "newline", False):
             texts[-1] = pc.binary_join_element_wise(texts[-1], "\n", "")
         lines = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
         return _text_bytes(lines) or memoryview(b"")
@@ -597,30 +606,47 @@ _MERGED_NAMES = 1 << 16
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
-class _Merged(Codes):
-    """Two neighbouring code columns as one (``a,b``), or one with the line break added."""
+class _Dict(TextColumn):
+    """Text by code: ``dictionary[codes[row]]`` (merged neighbouring columns)."""
 
-    def __init__(self, first: Codes, second: Codes | None) -> None:
-        self.first, self.second = first, second
-        self.newline = second is None
-        if second is None:
-            names = [n + "\n" for n in first.names]
-        else:
-            names = [a + "," + b for a in first.names for b in second.names]
-        super().__init__(np.zeros(0, dtype=np.int32), names)
-        self._plain = True
+    plain = True
+
+    def __init__(self, codes: np.ndarray, dictionary: pa.Array, newline: bool = False) -> None:
+        self.codes = np.asarray(codes)
+        self.dictionary = dictionary
+        self.newline = newline
 
     def text(self, rows: Rows) -> pa.Array:
-        return decode(self._merged_codes(rows), self.names)
+        return self.dictionary.take(pa.array(self.codes[rows]))
 
-    def _merged_codes(self, rows: Rows) -> np.ndarray:
-        first = self.first._merged_codes(rows) if isinstance(self.first, _Merged) \
-            else self.first.codes[rows].astype(np.int32)
-        if self.second is None:
-            return first
-        second = self.second._merged_codes(rows) if isinstance(self.second, _Merged) \
-            else self.second.codes[rows].astype(np.int32)
-        return first * np.int32(len(self.second.names)) + second
+
+def _dictionary(column: TextColumn) -> tuple[np.ndarray, pa.Array] | None:
+    """A column's codes (input order) and the text of each code, when it is held so."""
+    if isinstance(column, _Dict) and not column.newline:
+        return column.codes, column.dictionary
+    if isinstance(column, Codes) and column.plain:
+        return column.codes, pa.array(column.names, type=pa.string())
+    if isinstance(column, Money):
+        return column.dictionary()
+    return None
+
+
+def _merge(first: TextColumn, second: TextColumn) -> _Dict | None:
+    """Two neighbouring columns held as codes as one, when their combinations are few enough
+    to name them all up front (the code of a row is then arithmetic; finding the combinations
+    that occur among many would cost a hash pass of more than the join it saves)."""
+    a, b = _dictionary(first), _dictionary(second)
+    if a is None or b is None:
+        return None
+    (codes_a, names_a), (codes_b, names_b) = a, b
+    na, nb = len(names_a), len(names_b)
+    if na * nb > _MERGED_NAMES:
+        return None
+    codes = codes_a.astype(np.int32) * np.int32(nb) + codes_b.astype(np.int32)
+    combos = np.arange(na * nb)
+    names = pc.binary_join_element_wise(names_a.take(pa.array(combos // nb)),
+                                        names_b.take(pa.array(combos % nb)), ",")
+    return _Dict(codes, names)
 
 
 def _length(column: TextColumn | None) -> int:
@@ -654,10 +680,10 @@ def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int = CSV
             # Work done once per column (encodings, quoting checks) first, on both threads.
             columns = [c for table, _ in files for c in table.columns.values()]
             list(pool.map(lambda column: column.prepare(), columns))
+            layouts = list(pool.map(lambda file: file[0].cells(), files))
             jobs = []
-            for (table, _), fh in zip(files, handles):
+            for (table, _), fh, cells in zip(files, handles, layouts):
                 fh.write(table.header())
-                cells = table.cells()
                 jobs += [(fh, table, start, min(start + rows, len(table)), cells)
                          for start in range(0, len(table), rows)]
             pending: list = []

@@ -29,7 +29,9 @@ from toolkit.reconcile.tables import (
     REASON_ORDER,
     balances_table,
     breaks_table,
+    currency_codes,
     iso_utc,
+    ledger_order,
     ledger_table,
     returns_table,
 )
@@ -101,18 +103,20 @@ def _reconcile(
         bal = roll_forward(L, links)
         frames.extend(bal.breaks)
     with stage("tabulating outputs"):
-        typed = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
-        typed = typed.loc[:, list(BREAK_FRAME_COLUMNS)]
-        breaks_text, typed = breaks_table(typed, R, L, exp, links, settings.issue_window_hours,
-                                          as_of_us)
-        return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
-        # Only orders and codes are made here (the text when written); sorting the ledger is
-        # the big piece, and numpy's sort releases the GIL.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            ledger_job = pool.submit(ledger_table, L, R, links, row_reasons, broken_rows)
+        # Only orders and codes are made here (the text when written). Sorting the ledger and
+        # encoding its currencies go to other threads first (numpy and arrow release the GIL).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            ledger_rows = pool.submit(ledger_order, L, links)
+            ledger_currency = pool.submit(currency_codes, L["currency"])
+            typed = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
+            typed = typed.loc[:, list(BREAK_FRAME_COLUMNS)]
+            breaks_text, typed = breaks_table(typed, R, L, exp, links,
+                                              settings.issue_window_hours, as_of_us)
+            return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
             returns_text = returns_table(R, exp, state, return_reasons)
             balances_text = balances_table(bal.wallets)
-            ledger_text = ledger_job.result()
+            ledger_text = ledger_table(L, R, links, row_reasons, broken_rows,
+                                       ledger_rows.result(), ledger_currency.result())
     with stage("summarizing"):
         effective = settings.to_json_dict()
         effective["as_of"] = iso_utc(np.array([as_of_us]))[0]

@@ -43,6 +43,8 @@ __all__ = [
     "break_id",
     "breaks_table",
     "iso_utc",
+    "currency_codes",
+    "ledger_order",
     "ledger_table",
     "returns_table",
 ]
@@ -90,7 +92,7 @@ def _at(values: np.ndarray, idx: np.ndarray, fill: int = NO) -> np.ndarray:
 
 
 def _exponents(currency: pa.Array) -> np.ndarray:
-    return _currency(currency)[1]
+    return currency_codes(currency)[1]
 
 
 def _amount(values: pd.Series, exps: np.ndarray) -> pa.Array:
@@ -276,7 +278,7 @@ def _codes(values: object) -> Codes:
     return Codes.of(values)
 
 
-def _currency(values: object) -> tuple[Codes, np.ndarray]:
+def currency_codes(values: object) -> tuple[Codes, np.ndarray]:
     """Currency codes and each row's exponent."""
     codes = Codes.of(values)
     table = np.array([CURRENCY_EXPONENTS[c] for c in codes.names] or [0], dtype=np.int64)
@@ -302,7 +304,7 @@ def returns_table(
     of each row is made when the table is written (or read as a frame).
     """
     ids = source_text(returns["return_id"])
-    currency, exps = _currency(returns["currency"])
+    currency, exps = currency_codes(returns["currency"])
     columns: dict[str, TextColumn] = {
         "return_id": Fixed(ids),
         "outcome": _codes(state.outcome),
@@ -327,14 +329,21 @@ def returns_table(
 OUTCOME_NAMES = [RowOutcome.INFORMATIONAL.value, RowOutcome.MATCHED.value, RowOutcome.BREAK.value]
 
 
+def ledger_order(ledger: pd.DataFrame, links: Links) -> np.ndarray:
+    """The input row of each ``ledger.csv`` row: by ``created_date``, then transaction id."""
+    return _by_time_then_id(links.created_us, source_text(ledger["transaction_id"]))
+
+
 def ledger_table(
     ledger: pd.DataFrame, returns: pd.DataFrame, links: Links, reasons: Codes,
-    broken: np.ndarray,
+    broken: np.ndarray, order: np.ndarray | None = None,
+    currency: tuple[Codes, np.ndarray] | None = None,
 ) -> TextTable:
     """``ledger.csv`` as text, one row per input row, sorted by (``created_date``, id); its
-    ``order`` is the input row of each output row. Only the order is computed here."""
+    ``order`` is the input row of each output row. Only the order is computed here (or
+    given: :func:`ledger_order`; ``currency`` likewise: :func:`currency_codes`)."""
     ids = source_text(ledger["transaction_id"])
-    currency, exps = _currency(ledger["currency"])
+    currency, exps = currency if currency is not None else currency_codes(ledger["currency"])
     outcome = np.where(broken, np.int8(2), links.credited.astype(np.int8))
     columns: dict[str, TextColumn] = {
         "transaction_id": Fixed(ids),
@@ -353,7 +362,9 @@ def ledger_table(
         "cancelled": Codes.flags(links.cancelled),
         "reasons": reasons,
     }
-    return TextTable(columns, _by_time_then_id(links.created_us, ids), rows=len(ledger))
+    if order is None:
+        order = _by_time_then_id(links.created_us, ids)
+    return TextTable(columns, order, rows=len(ledger))
 
 
 def _by_time_then_id(created: np.ndarray, ids: pa.Array) -> np.ndarray:
@@ -381,7 +392,7 @@ def _by_time_then_id(created: np.ndarray, ids: pa.Array) -> np.ndarray:
 
 def balances_table(wallets: pd.DataFrame) -> TextTable:
     """``balances.csv`` as text, one row per wallet (and currency), sorted by wallet id."""
-    currency, exps = _currency(wallets["currency"])
+    currency, exps = currency_codes(wallets["currency"])
     columns: dict[str, TextColumn] = {
         "wallet_id": Fixed(wallets["wallet_id"]),
         "customer_email": Fixed(wallets["customer_email"]),
