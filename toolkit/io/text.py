@@ -277,8 +277,12 @@ def _may_need_quotes(column: pa.Array | pa.ChunkedArray) -> bool:
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     for chunk in chunks:
         data = _text_bytes(chunk)
-        if data is not None:
-            raw = data.tobytes()  # one copy, then each search at memchr speed
+        if data is None:
+            continue
+        # A megabyte at a time: each piece copied (to search it at memchr speed) into
+        # memory that is reused, never a copy of the whole column.
+        for start in range(0, len(data), 1 << 20):
+            raw = bytes(data[start:start + (1 << 20)])
             if any(byte in raw for byte in _SPECIAL_BYTES):
                 return True
     return False
@@ -445,11 +449,21 @@ class Stamps(TextColumn):
 
     def prepare(self) -> None:
         if self._fraction is None:
-            self._fraction = bool((self.us[self.us != NO_TIME] % 1_000_000).any())
+            self._fraction = _has_fraction(self.us)
 
     def text(self, rows: Rows) -> pa.Array:
         self.prepare()
         return iso_utc_arrow(self.us[rows], self._fraction)
+
+
+def _has_fraction(us: np.ndarray, step: int = 1 << 16) -> bool:
+    """Whether any timestamp has a fraction of a second: slice by slice (small temporaries,
+    and the first slice with one settles it)."""
+    for start in range(0, len(us), step):
+        part = us[start:start + step]
+        if (part % 1_000_000)[part != NO_TIME].any():
+            return True
+    return False
 
 
 class Money(TextColumn):
@@ -483,10 +497,13 @@ class Money(TextColumn):
         minor, exps = self.minor, self.exponents
         base = int(exps.max(initial=0)) + 1
         if self.missing is not None or not len(minor) or int(exps.min()) < 0 or \
-                int(np.abs(minor).max()) >= (2**62) // base:
+                max(-int(minor.min()), int(minor.max())) >= (2**62) // base:
             return np.zeros(0, dtype=np.int32), pa.array([], type=pa.string())
         # One integer per (amount, exponent); floor division takes it apart again.
-        encoded = pc.dictionary_encode(pa.array(minor * base + exps))
+        keys = np.multiply(minor, base)
+        keys += exps
+        encoded = pc.dictionary_encode(pa.array(keys))
+        del keys
         keys = encoded.dictionary.to_numpy(zero_copy_only=False)
         return (encoded.indices.to_numpy(zero_copy_only=False),
                 format_minor_arrow(keys // base, keys % base))
@@ -566,10 +583,14 @@ class TextTable:
         """The columns as a CSV line joins them. Neighbouring columns held as codes (plain
         :class:`Codes`, encoded :class:`Money`) with few combinations become one: a code per
         row into the text of each combination (``a,b``), so the line is joined from fewer,
-        longer pieces; the line break rides on the last one when it is codes."""
+        longer pieces; the line break rides on the last one when it is codes. In a table
+        written in another order than its input's, neighbouring text columns are joined in
+        input order (a sequential pass) so each row is picked once, not once per column."""
         out: list[TextColumn] = []
         for col in self.columns.values():
             merged = _merge(out[-1], col) if out else None
+            if merged is None and self.order is not None and out:
+                merged = _pair(out[-1], col)
             if merged is not None:
                 out[-1] = merged
             else:
@@ -649,6 +670,35 @@ def _merge(first: TextColumn, second: TextColumn) -> _Dict | None:
     return _Dict(codes, names)
 
 
+class _Joined(TextColumn):
+    """Neighbouring text columns joined (``a,b``, each quoted as needed) in input order."""
+
+    plain = True
+
+    def __init__(self, values: pa.Array) -> None:
+        self.values = values
+
+    def text(self, rows: Rows) -> pa.Array:
+        if isinstance(rows, slice):
+            start, stop, _ = rows.indices(len(self.values))
+            return self.values.slice(start, stop - start)
+        return self.values.take(pa.array(rows))
+
+
+def _pair(first: TextColumn, second: TextColumn) -> _Joined | None:
+    """Two neighbouring text columns (:class:`Fixed`) as one, joined in input order."""
+    if not (isinstance(first, (Fixed, _Joined)) and isinstance(second, Fixed)):
+        return None
+    a = first.values if isinstance(first, _Joined) else _quoted(first.values)
+    b = _quoted(second.values)
+    if a.type != pa.string() or b.type != pa.string() or len(a) != len(b):
+        return None
+    size = sum(len(_text_bytes(x) or b"") for x in (a, b)) + len(a)
+    if size >= 2**31 - 1:
+        return None
+    return _Joined(pc.binary_join_element_wise(a, b, ","))
+
+
 def _length(column: TextColumn | None) -> int:
     for attr in ("values", "positions", "codes", "us", "minor"):
         values = getattr(column, attr, None)
@@ -661,31 +711,70 @@ def _frame_text(column: pd.Series) -> pa.Array:
     return _flat(column if column.dtype == "str" else column.astype("str"))
 
 
-#: Rows per slice when writing: small enough for the CPU caches and for reused memory.
-CSV_ROWS = 1 << 16
+#: Bytes of text per slice when writing. Arrow's allocator hands blocks of 8 MiB and more
+#: back to the system at once (each use faults fresh pages in again); smaller ones it reuses,
+#: and they stay in the CPU caches.
+CSV_SLICE_BYTES = 4 << 20
 
 
-def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int = CSV_ROWS) -> None:
+def _widest(values: pa.Array) -> int:
+    """Bytes of the longest value of a string array."""
+    if not len(values):
+        return 0
+    wide = values.type == pa.large_string()
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=len(values) + 1, offset=(8 if wide else 4) * values.offset)
+    return int(np.diff(offsets).max())
+
+
+def _slice_rows(cells: list[TextColumn], rows: int) -> int:
+    """Rows per slice: about :data:`CSV_SLICE_BYTES` of text, judged from each piece's width
+    (text columns: their average)."""
+    width = 0
+    for cell in cells:
+        values = getattr(cell, "values", None)
+        if isinstance(cell, Taken):
+            values = cell.source.values
+        if isinstance(values, pa.Array):
+            data = _text_bytes(values)
+            width += (len(data) if data is not None else 0) // max(len(values), 1) + 1
+        elif isinstance(cell, _Dict):
+            width += _widest(cell.dictionary) + 1
+        elif isinstance(cell, Codes):
+            width += max((len(x) for x in cell.names), default=0) + 1
+        else:
+            width += 28  # a timestamp, an amount
+    return int(min(max(CSV_SLICE_BYTES // max(width, 1), 1024), 1 << 16))
+
+
+def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int | None = None
+                      ) -> None:
     """Write text tables as CSV, every file byte for byte what :func:`write_csv_text` gives.
 
-    Slices of ``rows`` rows are formatted on two threads (arrow and numpy kernels release the
-    GIL) while this one writes the finished slices in order; a few slices are in flight at a
-    time, so memory stays small whatever the size of the files.
+    Slices of rows (``rows`` each; by default as many as make about
+    :data:`CSV_SLICE_BYTES` of text) are formatted on two threads (arrow and numpy kernels
+    release the GIL) while this one writes the finished slices in order; a few slices are in
+    flight at a time, so memory stays small whatever the size of the files.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     handles = [open(path, "wb") for _, path in files]
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            # Work done once per column (encodings, quoting checks) first, on both threads.
-            columns = [c for table, _ in files for c in table.columns.values()]
-            list(pool.map(lambda column: column.prepare(), columns))
-            layouts = list(pool.map(lambda file: file[0].cells(), files))
+            # Work done once per column (encodings) and per table (the pieces of a line) first,
+            # on both threads; a table's layout waits for the columns it needs.
+            prepared = [pool.submit(column.prepare) for table, _ in files
+                        for column in table.columns.values()]
+            layouts = [pool.submit(table.cells) for table, _ in files]
+            for job in prepared:
+                job.result()
+            layouts = [job.result() for job in layouts]
             jobs = []
             for (table, _), fh, cells in zip(files, handles, layouts):
                 fh.write(table.header())
-                jobs += [(fh, table, start, min(start + rows, len(table)), cells)
-                         for start in range(0, len(table), rows)]
+                step = rows or _slice_rows(cells, len(table))
+                jobs += [(fh, table, start, min(start + step, len(table)), cells)
+                         for start in range(0, len(table), step)]
             pending: list = []
             for job in jobs:
                 fh, table, start, stop, cells = job
