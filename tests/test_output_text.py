@@ -174,3 +174,16 @@ def test_money_columns_beyond_the_encodable_range_are_formatted_row_by_row():
     column = Money(huge, np.array([3, 3, 3]))
     assert column.text(np.array([2, 1])).to_pylist() == format_minor_arrow(
         huge[[2, 1]], np.array([3, 3])).to_pylist()
+
+
+def test_a_result_is_copied_and_pickled_as_its_frames():
+    import copy
+    import pickle
+
+    table = TextTable({"return_id": Fixed(["R-2", "R-1"])}, order=np.array([1, 0]))
+    result = ReconciliationResult(
+        breaks=pd.DataFrame({"break_id": []}), returns=table, ledger=pd.DataFrame(),
+        balances=pd.DataFrame(), summary={"a": 1}, exit_status=1, typed_breaks=pd.DataFrame())
+    for other in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+        assert other.returns["return_id"].tolist() == ["R-1", "R-2"]
+        assert (other.summary, other.exit_status) == ({"a": 1}, 1)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 __all__ = [
     "NO_TIME", "Codes", "Fixed", "Money", "Stamps", "Taken", "TextColumn", "TextTable",
     "arrow_memory", "arrow_text", "decode", "encode", "index_in", "is_in", "iso_utc_arrow",
-    "join_groups", "source_text", "write_csv_text", "write_text_tables",
+    "join_groups", "prepare_soon", "source_text", "write_csv_text", "write_text_tables",
 ]
 
 #: Marker of "no timestamp" in microsecond arrays.
@@ -549,6 +549,8 @@ class TextTable:
             rows = len(self.order) if self.order is not None else _length(
                 next(iter(self.columns.values()), None))
         self.rows = int(rows)
+        self._lock = threading.Lock()
+        self._cells: list[TextColumn] | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> TextTable:
@@ -585,7 +587,14 @@ class TextTable:
         row into the text of each combination (``a,b``), so the line is joined from fewer,
         longer pieces; the line break rides on the last one when it is codes. In a table
         written in another order than its input's, neighbouring text columns are joined in
-        input order (a sequential pass) so each row is picked once, not once per column."""
+        input order (a sequential pass) so each row is picked once, not once per column.
+        Made once (the first caller makes it, others wait for it)."""
+        with self._lock:
+            if self._cells is None:
+                self._cells = self._layout()
+            return self._cells
+
+    def _layout(self) -> list[TextColumn]:
         out: list[TextColumn] = []
         for col in self.columns.values():
             merged = _merge(out[-1], col) if out else None
@@ -745,6 +754,20 @@ def _slice_rows(cells: list[TextColumn], rows: int) -> int:
         else:
             width += 28  # a timestamp, an amount
     return int(min(max(CSV_SLICE_BYTES // max(width, 1), 1024), 1 << 16))
+
+
+def prepare_soon(tables: list[TextTable]) -> None:
+    """Start the once-per-column work of ``tables`` (encodings, the pieces of a line) on a
+    background thread, so it runs while the caller does other things; whoever needs it later
+    waits for it (or does it, after a failure here: nothing is lost)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text-prepare")
+    for table in tables:
+        for column in table.columns.values():
+            pool.submit(column.prepare)
+        pool.submit(table.cells)
+    pool.shutdown(wait=False)
 
 
 def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int | None = None

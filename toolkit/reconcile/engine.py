@@ -18,7 +18,7 @@ import pyarrow as pa
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError, InputError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
-from toolkit.io.text import Codes, arrow_memory, join_groups
+from toolkit.io.text import Codes, arrow_memory, join_groups, prepare_soon
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -117,6 +117,9 @@ def _reconcile(
             balances_text = balances_table(bal.wallets)
             ledger_text = ledger_table(L, R, links, row_reasons, broken_rows,
                                        ledger_rows.result(), ledger_currency.result())
+        # Their once-per-column work (encodings) goes on in the background while the summary
+        # is made; writing waits for what it needs.
+        prepare_soon([returns_text, ledger_text, balances_text])
     with stage("summarizing"):
         effective = settings.to_json_dict()
         effective["as_of"] = iso_utc(np.array([as_of_us]))[0]

@@ -75,6 +75,11 @@ class ReconciliationResult:
         sizes = ", ".join(f"{name}={self._rows(name)} rows" for name in _TABLES)
         return f"ReconciliationResult({sizes}, exit_status={self.exit_status})"
 
+    def __reduce__(self) -> tuple:
+        # Pickled (or copied) as frames: text tables hold locks and lazily made encodings.
+        return (ReconciliationResult, (self.breaks, self.returns, self.ledger, self.balances,
+                                       self.summary, self.exit_status, self.typed_breaks))
+
     def _rows(self, name: str) -> int:
         return len(self._text[name]) if name in self._text else len(self._frames[name])
 
