@@ -4,8 +4,15 @@ The reconciler writes millions of timestamps and rows. This module produces thei
 columns without a Python object per value: :func:`iso_utc_arrow` the contract's UTC timestamps,
 and :func:`write_csv_text` the bytes of :func:`toolkit.io.output.write_csv` for a frame of text
 (UTF-8, ``\\n``, minimal quoting like pandas); money text is :mod:`toolkit.money`'s
-(:func:`~toolkit.money.format_minor_arrow`). Tests hold each function equal to its scalar or
-pandas original on random input.
+(:func:`~toolkit.money.format_minor_arrow`).
+
+A :class:`TextTable` is a file's text before it exists: named columns held as what they are
+(:class:`Codes` of few distinct values, :class:`Money` in minor units, :class:`Stamps` in
+microseconds, :class:`Fixed` text already there, :class:`Taken` text of another table's rows)
+and the order its rows are written in. :func:`write_text_tables` formats slices of rows on two
+threads while it writes them, so no file's whole text is ever in memory, and the same bytes come
+out as from pandas' ``to_csv`` of :meth:`TextTable.to_pandas`. Tests hold each function equal to
+its scalar or pandas original on random input.
 
 It must never decide what a value means or which columns a file has.
 """

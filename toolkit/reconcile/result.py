@@ -128,5 +128,6 @@ class ReconciliationResult:
             tables = [self._text[name] if name in self._text
                       else TextTable.from_frame(self._frames[name]) for name in _TABLES]
             write_json(self.summary, tmp / "summary.json")
-            write_text_tables([(table, tmp / f"{name}.csv") for name, table in zip(_TABLES, tables)])
+            write_text_tables([(table, tmp / f"{name}.csv")
+                               for name, table in zip(_TABLES, tables)])
         return target

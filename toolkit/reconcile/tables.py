@@ -1,10 +1,13 @@
-"""Output tables: the typed results turned into the text frames written to disk.
+"""Output tables: the typed results turned into the text written to disk.
 
 Owns the exact text of ``breaks.csv``, ``returns.csv``, ``ledger.csv`` and ``balances.csv``:
 column order (the contract's, then ours from ``docs/contract.md``), money as decimal strings in
 each row's currency, timestamps as ISO 8601 UTC, stable ``break_id`` and the one-line ``detail``
 a controller reads. Rows are sorted by natural keys (never by input position), so shuffled or
-split inputs give the same bytes. This module must never decide a break; it only words them.
+split inputs give the same bytes. ``breaks.csv`` (thousands of rows) is made here as a frame;
+the three big tables are :class:`~toolkit.io.text.TextTable` s: their order and their columns
+as codes and integers, formatted when written. This module must never decide a break; it only
+words them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from toolkit.io.text import (
     Taken,
     TextColumn,
     TextTable,
-    arrow_text,
     iso_utc_arrow,
     source_text,
 )
@@ -71,7 +73,8 @@ def break_id(reason: str, key: str) -> str:
 
 
 def iso_utc(us: np.ndarray) -> np.ndarray:
-    """Microseconds since the epoch as ISO 8601 UTC text (``2026-03-10T03:03:12Z``); ``NO`` -> ``""``."""
+    """Microseconds since the epoch as ISO 8601 UTC text (``2026-03-10T03:03:12Z``);
+    ``NO`` -> ``""``."""
     return iso_utc_arrow(us).to_numpy(zero_copy_only=False).astype(object)
 
 
