@@ -327,18 +327,37 @@ class TextColumn:
 
 
 class Fixed(TextColumn):
-    """Text already made (an arrow string array; ``""`` for missing). A column held as
-    ``large_string`` (pandas' own) stays so: rows are picked first, then cast."""
+    """Text already made (an arrow string array; ``""`` for missing), or a function giving it
+    when first needed (text another stage may make on demand).
+
+    Example
+    -------
+    >>> Fixed(["R-2", "R-1"]).text(np.array([1])).to_pylist()
+    ['R-1']
+    """
 
     #: Whether a value needs quoting is found slice by slice (a byte search of the slice's
     #: text, still in the CPU caches), not over the whole column first.
     plain = False
 
     def __init__(self, values: object) -> None:
-        values = source_text(values)
-        if values.type == pa.large_string() and _fits_string(values):
-            values = values.cast(pa.string())  # once, instead of each slice after picking
-        self.values = values
+        self._lock = threading.Lock()
+        self._source = values
+        self._values: pa.Array | None = None
+
+    @property
+    def values(self) -> pa.Array:
+        with self._lock:
+            if self._values is None:
+                source = self._source() if callable(self._source) else self._source
+                values = source_text(source)
+                if values.type == pa.large_string() and _fits_string(values):
+                    values = values.cast(pa.string())  # once, not each slice after picking
+                self._values, self._source = values, None
+            return self._values
+
+    def prepare(self) -> None:
+        _ = self.values
 
     def text(self, rows: Rows) -> pa.Array:
         if isinstance(rows, slice):
@@ -382,6 +401,9 @@ class Taken(TextColumn):
         self.positions = np.asarray(positions, dtype=np.int64)
 
     plain = False
+
+    def prepare(self) -> None:
+        self.source.prepare()
 
     def text(self, rows: Rows) -> pa.Array:
         at = self.positions[rows]

@@ -312,8 +312,9 @@ def returns_table(
         "return_id": Fixed(ids),
         "outcome": _codes(state.outcome),
         "reasons": reasons,
-        "refund_credit_ids": Fixed(state.refund_ids),
-        "bonus_credit_ids": Fixed(state.bonus_ids),
+        # Read when first needed (they may be made on demand).
+        "refund_credit_ids": Fixed(lambda: state.refund_ids),
+        "bonus_credit_ids": Fixed(lambda: state.bonus_ids),
         "expected_credit": Money(exp.expected_credit, exps),
         "issued_credit": Money(state.issued_credit, exps),
         "expected_bonus": Money(exp.expected_bonus, exps),
