@@ -18,7 +18,7 @@ import pyarrow as pa
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError, InputError
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
-from toolkit.io.text import arrow_memory, join_groups
+from toolkit.io.text import Codes, arrow_memory, join_groups, prepare_soon
 from toolkit.progress import stage
 from toolkit.reconcile.balances import roll_forward
 from toolkit.reconcile.classify import BREAK_FRAME_COLUMNS, classify
@@ -29,7 +29,9 @@ from toolkit.reconcile.tables import (
     REASON_ORDER,
     balances_table,
     breaks_table,
+    currency_codes,
     iso_utc,
+    ledger_order,
     ledger_table,
     returns_table,
 )
@@ -104,18 +106,23 @@ def _reconcile(
         bal = roll_forward(L, links)
         frames.extend(bal.breaks)
     with stage("tabulating outputs"):
-        typed = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
-        typed = typed.loc[:, list(BREAK_FRAME_COLUMNS)]
-        breaks_text, typed = breaks_table(typed, R, L, exp, links, settings.issue_window_hours,
-                                          as_of_us)
-        return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
-        # The three tables are independent, and their arrow kernels release the GIL.
+        # Only orders and codes are made here (the text when written). Sorting the ledger and
+        # encoding its currencies go to other threads first (numpy and arrow release the GIL).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            ledger_job = pool.submit(ledger_table, L, R, links, row_reasons, broken_rows)
-            returns_job = pool.submit(returns_table, R, exp, state, return_reasons)
+            ledger_rows = pool.submit(ledger_order, L, links)
+            ledger_currency = pool.submit(currency_codes, L["currency"])
+            typed = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
+            typed = typed.loc[:, list(BREAK_FRAME_COLUMNS)]
+            breaks_text, typed = breaks_table(typed, R, L, exp, links,
+                                              settings.issue_window_hours, as_of_us)
+            return_reasons, row_reasons, broken_rows = _reasons(typed, len(R), len(L))
+            returns_text = returns_table(R, exp, state, return_reasons)
             balances_text = balances_table(bal.wallets)
-            returns_text, returns_order = returns_job.result()
-            ledger_text, ledger_order = ledger_job.result()
+            ledger_text = ledger_table(L, R, links, row_reasons, broken_rows,
+                                       ledger_rows.result(), ledger_currency.result())
+        # Their once-per-column work (encodings) goes on in the background while the summary
+        # is made; writing waits for what it needs.
+        prepare_soon([returns_text, ledger_text, balances_text])
     with stage("summarizing"):
         effective = settings.to_json_dict()
         effective["as_of"] = iso_utc(np.array([as_of_us]))[0]
@@ -123,8 +130,7 @@ def _reconcile(
             settings=effective, as_of_us=as_of_us, returns_input=r_in, ledger_input=l_in,
             notifications_input=n_in, returns=R, ledger=L, exp=exp, links=links, state=state,
             typed_breaks=typed, breaks_text=breaks_text, returns_text=returns_text,
-            ledger_text=ledger_text, returns_order=returns_order, ledger_order=ledger_order,
-            wallets=bal.wallets, zone=settings.timezone,
+            ledger_text=ledger_text, wallets=bal.wallets, zone=settings.timezone,
         ))
     serious = typed["severity"].isin([Severity.HIGH.value, Severity.MEDIUM.value]).any()
     return ReconciliationResult(
@@ -191,16 +197,16 @@ def resolve_as_of(
     return latest if latest != NO else 0
 
 
-def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, np.ndarray]:
+def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[Codes, Codes, np.ndarray]:
     """``|``-joined reasons per return (return-keyed) and per ledger row (any naming it), as
-    dictionary arrays (few distinct texts, cheap to put in order)."""
+    codes (few distinct texts); and which ledger rows a break names."""
     reason = typed["reason"].to_numpy(dtype=object)
     order = np.array([REASON_ORDER[x] for x in reason], dtype=np.int64)
     by_return = np.array([BREAK_KEY[BreakReason(x)] == "return" for x in reason], dtype=bool)
     r = typed["r"].to_numpy(dtype=np.int64)
     li = typed["li"].to_numpy(dtype=np.int64)
 
-    def joined(owner: np.ndarray, mask: np.ndarray, size: int) -> pa.Array:
+    def joined(owner: np.ndarray, mask: np.ndarray, size: int) -> Codes:
         codes = np.zeros(size, dtype=np.int32)
         names = [""]
         sel = mask & (owner != NO)
@@ -212,7 +218,7 @@ def _reasons(typed: pd.DataFrame, n: int, m: int) -> tuple[pa.Array, pa.Array, n
                                         return_inverse=True)
             names += [str(c) for c in combos]
             codes[owners] = inverse + 1
-        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, type=pa.string()))
+        return Codes(codes, names)
 
     broken = np.zeros(m, dtype=bool)
     broken[li[li != NO]] = True

@@ -9,13 +9,12 @@ a break.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from toolkit.contract import (
     BREAK_SEVERITY,
@@ -26,7 +25,7 @@ from toolkit.contract import (
     Severity,
 )
 from toolkit.io.readers import InputTable
-from toolkit.io.text import arrow_text
+from toolkit.io.text import Codes, TextColumn, TextTable
 from toolkit.money import CURRENCY_EXPONENTS, format_minor
 from toolkit.reconcile.balances import BUCKETS, liability
 from toolkit.reconcile.classify import ReturnState
@@ -36,6 +35,7 @@ from toolkit.reconcile.tables import iso_utc
 __all__ = ["RunFacts", "build_summary"]
 
 LARGEST = 50
+NO_DAY = np.iinfo(np.int64).max
 _AT_RISK = [r.value for r in BreakReason if BREAK_SEVERITY[r] is not Severity.LOW]
 
 
@@ -55,37 +55,49 @@ class RunFacts:
     state: ReturnState
     typed_breaks: pd.DataFrame  # rows of breaks_text, typed: amounts, currency, severity, id
     breaks_text: pd.DataFrame
-    returns_text: pd.DataFrame
-    ledger_text: pd.DataFrame
-    returns_order: np.ndarray  # input row of each returns.csv row
-    ledger_order: np.ndarray  # input row of each ledger.csv row
+    returns_text: TextTable  # its order: the input row of each returns.csv row
+    ledger_text: TextTable  # its order: the input row of each ledger.csv row
     wallets: pd.DataFrame
     zone: str
 
 
 def build_summary(f: RunFacts) -> dict[str, Any]:
     """``summary.json`` as a dict (JSON-ready: text, ints, bools, lists)."""
-    from toolkit import __version__
-
     breaks = f.breaks_text
     totals = _Totals(f)
+    # The two passes over millions of rows run beside the rest (numpy releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        daily = pool.submit(_daily, f, totals)
+        conservation = pool.submit(_conservation, f, totals)
+        return _assemble(f, totals, breaks, daily, conservation)
+
+
+def _assemble(f: RunFacts, totals: _Totals, breaks: pd.DataFrame, daily: Future,
+              conservation: Future) -> dict[str, Any]:
+    """The summary around the two series computed beside it."""
+    from toolkit import __version__
+
     high_or_medium = int(breaks["severity"].isin([Severity.HIGH, Severity.MEDIUM]).sum())
     counts = {
         "breaks": len(breaks),
         "breaks_by_reason": _zero_filled(breaks["reason"], [r.value for r in BreakReason]),
         "breaks_by_severity": _zero_filled(breaks["severity"], [s.value for s in Severity]),
-        "returns_by_outcome": _zero_filled(f.returns_text["outcome"], [o.value for o in Outcome]),
-        "ledger_by_role": _zero_filled(f.ledger_text["role"], [r.value for r in Role]),
-        "ledger_by_outcome": _zero_filled(f.ledger_text["outcome"],
+        "returns_by_outcome": _zero_filled(f.returns_text.columns["outcome"],
+                                           [o.value for o in Outcome]),
+        "ledger_by_role": _zero_filled(f.ledger_text.columns["role"], [r.value for r in Role]),
+        "ledger_by_outcome": _zero_filled(f.ledger_text.columns["outcome"],
                                           [o.value for o in RowOutcome]),
     }
-    stamps = np.concatenate([
-        _epoch(f.returns["created_at"]), f.links.created_us,
-    ]) if len(f.returns) + len(f.ledger) else np.zeros(0, dtype=np.int64)
-    stamps = stamps[stamps != NO]
+    first, last = NO, NO
+    for stamps in (_epoch(f.returns["created_at"]), np.asarray(f.links.created_us)):
+        stamps = stamps[stamps != NO]
+        if len(stamps):
+            lo, hi = int(stamps.min()), int(stamps.max())
+            first = lo if first == NO else min(first, lo)
+            last = hi if last == NO else max(last, hi)
     period = {
-        "first": iso_utc(np.array([stamps.min()]))[0] if len(stamps) else "",
-        "last": iso_utc(np.array([stamps.max()]))[0] if len(stamps) else "",
+        "first": iso_utc(np.array([first]))[0] if first != NO else "",
+        "last": iso_utc(np.array([last]))[0] if last != NO else "",
     }
     return {
         "toolkit_version": __version__,
@@ -101,15 +113,25 @@ def build_summary(f: RunFacts) -> dict[str, Any]:
         "counts": counts,
         "money": _money(f, totals),
         "liability": _liability(f.wallets),
-        "conservation": _conservation(f, totals),
-        "daily": _daily(f),
+        "conservation": conservation.result(),
+        "daily": daily.result(),
         "largest_breaks": _largest(f.typed_breaks, breaks),
         "exit_status": 1 if high_or_medium else 0,
     }
 
 
-def _zero_filled(values: pd.Series, names: list[str]) -> dict[str, int]:
-    counts = values.value_counts()
+def _zero_filled(values: pd.Series | TextColumn, names: list[str]) -> dict[str, int]:
+    """How many rows hold each of ``names`` (0 when absent); a column of codes is counted on
+    its codes."""
+    if isinstance(values, Codes):
+        tally = np.bincount(np.asarray(values.codes, dtype=np.int64), minlength=len(values.names))
+        counts: dict[str, int] = {}
+        for name, k in zip(values.names, tally.tolist()):
+            counts[name] = counts.get(name, 0) + k
+    elif isinstance(values, TextColumn):
+        counts = pd.Series(values.text(slice(None)).to_numpy(zero_copy_only=False)).value_counts()
+    else:
+        counts = values.value_counts()
     return {name: int(counts.get(name, 0)) for name in names}
 
 
@@ -123,41 +145,46 @@ def _fmt(amount: int, currency: str) -> str:
     return format_minor(int(amount), currency)
 
 
-def _currencies(f: RunFacts) -> list[str]:
-    return sorted(set(f.returns["currency"].unique()) | set(f.ledger["currency"].unique()))
-
-
-def _codes(column: pd.Series, index: dict[str, int]) -> np.ndarray:
-    """Each value's position in ``index`` (currencies: a handful of distinct values)."""
-    encoded = pc.dictionary_encode(arrow_text(column))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    table = np.array([index[str(c)] for c in encoded.dictionary.to_pylist()], dtype=np.int64)
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return table[codes] if len(table) else np.zeros(len(codes), dtype=np.int64)
+def _currency_codes(table: TextTable, frame: pd.DataFrame) -> Codes:
+    """The currency of each input row as codes: the output table's own when it has them."""
+    column = table.columns.get("currency") if isinstance(table, TextTable) else None
+    return column if isinstance(column, Codes) else Codes.of(frame["currency"])
 
 
 class _Totals:
-    """Exact per-currency (and per-role) sums over the ledger and the returns, computed once."""
+    """Exact per-currency (and per-role) sums over the ledger and the returns, computed once.
+
+    Currencies are integer codes (their position in ``currencies``); every sum is an
+    ``np.add.at`` over flat ``int64`` keys, never over text."""
 
     def __init__(self, f: RunFacts) -> None:
-        self.currencies = _currencies(f)
+        rows = _currency_codes(f.ledger_text, f.ledger)
+        rets = _currency_codes(f.returns_text, f.returns)
+        self.currencies = sorted(set(rows.names) | set(rets.names))
         index = {c: i for i, c in enumerate(self.currencies)}
         self.roles = [r.value for r in ROLES]
-        self.row_ccy = _codes(f.ledger["currency"], index)
-        self.ret_ccy = _codes(f.returns["currency"], index)
-        role = f.links.role.astype(np.int64)
-        k = len(self.currencies)
-        self.by_role = np.zeros((k, len(self.roles)), dtype=np.int64)
-        np.add.at(self.by_role, (self.row_ccy, role), f.links.signed)
-        self.signed_in = np.zeros(k, dtype=np.int64)
-        np.add.at(self.signed_in, self.row_ccy, f.links.signed)
+        self.row_ccy = _recode(rows, index)
+        self.ret_ccy = _recode(rets, index)
+        k, n_roles = len(self.currencies), len(self.roles)
+        by_role = np.zeros(k * n_roles, dtype=np.int64)
+        np.add.at(by_role, self.row_ccy * n_roles + f.links.role.astype(np.int64),
+                  np.asarray(f.links.signed, dtype=np.int64))
+        self.by_role = by_role.reshape(k, n_roles)
+        self.signed_in = self.by_role.sum(axis=1)  # every row has exactly one role
 
     def per_return(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros(len(self.currencies), dtype=np.int64)
-        sel = slice(None) if mask is None else mask
-        np.add.at(out, self.ret_ccy[sel], np.asarray(values, dtype=np.int64)[sel])
+        keys, values = self.ret_ccy, np.asarray(values, dtype=np.int64)
+        if mask is not None:
+            keys, values = keys[mask], values[mask]
+        np.add.at(out, keys, values)
         return out
+
+
+def _recode(codes: Codes, index: dict[str, int]) -> np.ndarray:
+    """Codes of one column as positions in ``index`` (``int64``, ready to index with)."""
+    table = np.array([index[c] for c in codes.names] or [0], dtype=np.int64)
+    return table[np.asarray(codes.codes, dtype=np.int64)]
 
 
 def _money(f: RunFacts, totals: _Totals) -> dict[str, Any]:
@@ -165,20 +192,30 @@ def _money(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     tb = f.typed_breaks
     risk = _risk_amount(tb)
     serious = tb["severity"].isin([Severity.HIGH, Severity.MEDIUM]).to_numpy(dtype=bool)
-    break_ccy = tb["currency"].to_numpy(dtype=object)
-    reasons = tb["reason"].to_numpy(dtype=object)
+    # At-risk sums per (currency, reason) on integer codes, one pass over the breaks.
+    index = {c: i for i, c in enumerate(totals.currencies)}
+    reason_index = {r: j for j, r in enumerate(_AT_RISK)}
+    ccy = np.array([index.get(c, -1) for c in tb["currency"].to_numpy(dtype=object)],
+                   dtype=np.int64)
+    reason = np.array([reason_index.get(r, -1) for r in tb["reason"].to_numpy(dtype=object)],
+                      dtype=np.int64)
+    k, n_reasons = len(totals.currencies), len(_AT_RISK)
+    counted = serious & (ccy >= 0)
+    at_risk = np.zeros(k, dtype=np.int64)
+    np.add.at(at_risk, ccy[counted], risk[counted])
+    counted &= reason >= 0
+    by_reason = np.zeros(k * n_reasons, dtype=np.int64)
+    np.add.at(by_reason, ccy[counted] * n_reasons + reason[counted], risk[counted])
+    by_reason = by_reason.reshape(k, n_reasons)
     sums = {name: totals.per_return(values) for name, values in (
         ("expected_credit", f.exp.expected_credit), ("issued_credit", f.state.issued_credit),
         ("expected_bonus", f.exp.expected_bonus), ("issued_bonus", f.state.issued_bonus))}
     for i, c in enumerate(totals.currencies):
-        in_ccy = serious & (break_ccy == c)
         out[c] = {
             **{name: _fmt(values[i], c) for name, values in sums.items()},
             "by_role": {r: _fmt(totals.by_role[i, j], c) for j, r in enumerate(totals.roles)},
-            "at_risk": _fmt(risk[in_ccy].sum(), c),
-            "at_risk_by_reason": {
-                reason: _fmt(risk[in_ccy & (reasons == reason)].sum(), c) for reason in _AT_RISK
-            },
+            "at_risk": _fmt(at_risk[i], c),
+            "at_risk_by_reason": {r: _fmt(by_reason[i, j], c) for j, r in enumerate(_AT_RISK)},
         }
     return out
 
@@ -208,41 +245,48 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     equals what the outputs account for (see ``docs/reconcile.md``)."""
     rows: dict[str, Any] = {}
     ok = True
-    for name, table, text, order in (
-        ("returns", f.returns_input, f.returns_text, f.returns_order),
-        ("ledger", f.ledger_input, f.ledger_text, f.ledger_order),
+    for name, table, text in (
+        ("returns", f.returns_input, f.returns_text),
+        ("ledger", f.ledger_input, f.ledger_text),
     ):
         read = sum(x.rows for x in table.files)
         # Each output row is made from the input row ``order`` names: every input row in
         # exactly one output row iff ``order`` is a permutation of the input rows.
-        times = np.bincount(np.asarray(order, dtype=np.int64), minlength=table.rows)
+        missing, repeated, size = _coverage(text, table.rows)
         entry = {
             "read": read,
             "duplicates_collapsed": table.duplicates_collapsed,
             "input": table.rows,
             "output": len(text),
-            "input_rows_missing": int((times == 0).sum()),
-            "input_rows_repeated": int((times > 1).sum()),
+            "input_rows_missing": missing,
+            "input_rows_repeated": repeated,
         }
         entry["ok"] = bool(read - table.duplicates_collapsed == table.rows == len(text)
-                           == len(order) == len(times) and entry["input_rows_missing"] == 0
-                           and entry["input_rows_repeated"] == 0)
+                           == size and missing == 0 and repeated == 0)
         ok &= entry["ok"]
         rows[name] = entry
 
-    credited = f.links.credited
-    same = np.zeros(len(f.ledger), dtype=bool)
-    same[credited] = totals.row_ccy[credited] == totals.ret_ccy[f.links.ret[credited]]
+    credited = np.flatnonzero(f.links.credited)
+    # Currency codes of the returns as small integers: the random lookups stay in cache.
+    ret_ccy = totals.ret_ccy.astype(np.int16) if len(totals.currencies) < 2**15 \
+        else totals.ret_ccy
+    same = credited[totals.row_ccy[credited] == ret_ccy[f.links.ret[credited]]]
     linked = np.zeros(len(totals.currencies), dtype=np.int64)
     np.add.at(linked, totals.row_ccy[same], f.ledger["amount"].to_numpy(dtype=np.int64)[same])
     issued = totals.per_return(f.state.issued_credit) + totals.per_return(f.state.issued_bonus)
-    w_ccy = f.wallets["currency"].to_numpy(dtype=object)
-    movement_all = (f.wallets["closing"] - f.wallets["opening"]).to_numpy(dtype=np.int64)
+    wallet_ccy = Codes.of(f.wallets["currency"])
+    index = {c: i for i, c in enumerate(totals.currencies)}
+    w_ccy = np.array([index.get(c, -1) for c in wallet_ccy.names] or [-1],
+                     dtype=np.int64)[np.asarray(wallet_ccy.codes, dtype=np.int64)]
+    movement_all = (f.wallets["closing"].to_numpy(dtype=np.int64)
+                    - f.wallets["opening"].to_numpy(dtype=np.int64))
+    movements = np.zeros(len(totals.currencies), dtype=np.int64)
+    np.add.at(movements, w_ccy[w_ccy >= 0], movement_all[w_ccy >= 0])
     money: dict[str, Any] = {}
     for i, c in enumerate(totals.currencies):
         ledger_in = int(totals.signed_in[i])
         by_role = int(totals.by_role[i].sum())
-        movement = int(movement_all[w_ccy == c].sum())
+        movement = int(movements[i])
         entry = {
             "ledger_in": _fmt(ledger_in, c),
             "ledger_by_role": _fmt(by_role, c),
@@ -256,54 +300,72 @@ def _conservation(f: RunFacts, totals: _Totals) -> dict[str, Any]:
     return {"ok": bool(ok), "rows": rows, "money": money}
 
 
+def _coverage(table: TextTable, rows: int) -> tuple[int, int, int]:
+    """Input rows no output row is made from, input rows more than one is made from, and the
+    number of output rows, from the table's ``order`` (``None``: each row once, in place)."""
+    if table.order is None:
+        n = len(table)
+        return max(rows - n, 0), 0, n
+    order = np.asarray(table.order, dtype=np.int64)
+    if len(order) == rows and (not rows or (order.min() >= 0 and order.max() < rows)):
+        # A one-byte mark per input row stays in the CPU caches, unlike a count per row;
+        # every row marked by exactly ``rows`` output rows means none is repeated.
+        seen = np.zeros(rows, dtype=bool)
+        seen[order] = True
+        if seen.all():
+            return 0, 0, rows
+    times = np.bincount(order, minlength=rows)
+    return int((times == 0).sum()), int((times > 1).sum()), len(order)
+
+
 def _local_days(us: np.ndarray, zone: str) -> np.ndarray:
     """Day number (days since 1970-01-01) of each instant in the merchant's zone."""
+    us = np.asarray(us, dtype=np.int64)
+    if zone == "UTC":
+        return us // 86_400_000_000  # floor, as the calendar day of a UTC instant
     stamps = pd.Series(pd.to_datetime(us, unit="us", utc=True))
-    if zone != "UTC":
-        stamps = stamps.dt.tz_convert(zone)
-    local = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
-    return local // 86_400_000_000
+    local = stamps.dt.tz_convert(zone).dt.tz_localize(None)
+    return local.to_numpy(dtype="datetime64[us]").view(np.int64) // 86_400_000_000
 
 
-def _daily(f: RunFacts) -> dict[str, list[dict[str, Any]]]:
+def _daily(f: RunFacts, totals: _Totals) -> dict[str, list[dict[str, Any]]]:
     """Per currency and merchant-zone day: returns released, credit expected by release day,
     and uncancelled linked credit and bonus by issue day (all grouped on integer keys)."""
     released = np.flatnonzero(f.exp.expects_credit)
     credited = np.flatnonzero(f.links.credited)
-    currencies = _currencies(f)
-    index = {c: i for i, c in enumerate(currencies)}
-    ret_ccy = _codes(f.returns["currency"], index)[released]
-    row_ccy = _codes(f.ledger["currency"], index)[credited]
-    day = np.concatenate([_local_days(f.exp.release_us[released], f.zone),
-                          _local_days(f.links.created_us[credited], f.zone)])
-    ccy = np.concatenate([ret_ccy, row_ccy])
+    currencies = totals.currencies
+    release_day = _local_days(f.exp.release_us[released], f.zone)
+    issue_day = _local_days(f.links.created_us[credited], f.zone)
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not len(release_day) + len(issue_day):
+        return out
+    first = int(min(release_day.min(initial=NO_DAY), issue_day.min(initial=NO_DAY)))
+    last = int(max(release_day.max(initial=-NO_DAY), issue_day.max(initial=-NO_DAY)))
+    span = last - first + 1
+    by_release = totals.ret_ccy[released] * span + (release_day - first)
+    by_issue = totals.row_ccy[credited] * span + (issue_day - first)
     amount = f.ledger["amount"].to_numpy(dtype=np.int64)[credited]
     bonus = f.links.is_bonus[credited]
-    k = len(released)
-    values = np.zeros((len(day), 4), dtype=np.int64)
-    values[:k, 0] = 1
-    values[:k, 1] = f.exp.expected_credit[released]
-    values[k:, 2] = np.where(bonus, 0, amount)
-    values[k:, 3] = np.where(bonus, amount, 0)
-    out: dict[str, list[dict[str, Any]]] = {}
-    if not len(day):
-        return out
-    span = int(day.max() - day.min()) + 1
-    key = ccy * span + (day - day.min())
     size = len(currencies) * span
-    if size <= 4 * len(key) + 1024:
-        # (currency, day) keys are few and dense: counted into place instead of sorted.
-        keys = np.flatnonzero(np.bincount(key, minlength=size))
-        where = np.zeros(size, dtype=np.int64)
-        where[keys] = np.arange(len(keys))
-        inverse = where[key]
+    if size <= 4 * (len(by_release) + len(by_issue)) + 1024:
+        # (currency, day) keys are few and dense: summed straight into place, not sorted.
+        keys = np.arange(size)
     else:
-        keys, inverse = np.unique(key, return_inverse=True)
+        keys, inverse = np.unique(np.concatenate([by_release, by_issue]), return_inverse=True)
         inverse = inverse.ravel()
-    sums = np.zeros((len(keys), 4), dtype=np.int64)
-    for j in range(4):
-        np.add.at(sums[:, j], inverse, values[:, j])
-    dates = np.datetime_as_string((keys % span + day.min()).astype("datetime64[D]"), unit="D")
+        by_release, by_issue = inverse[:len(by_release)], inverse[len(by_release):]
+    columns = [np.bincount(by_release, minlength=len(keys)).astype(np.int64)]
+    for keys_of, values in ((by_release, f.exp.expected_credit[released]),
+                            (by_issue, np.where(bonus, 0, amount)),
+                            (by_issue, np.where(bonus, amount, 0))):
+        total = np.zeros(len(keys), dtype=np.int64)
+        np.add.at(total, keys_of, np.asarray(values, dtype=np.int64))
+        columns.append(total)
+    present = (columns[0] > 0) | (np.bincount(by_issue, minlength=len(keys)) > 0)
+    keys = keys[present]
+    sums = np.stack(columns, axis=1)[present]
+    day0 = first
+    dates = np.datetime_as_string((keys % span + day0).astype("datetime64[D]"), unit="D")
     for c, date, row in zip(keys // span, dates, sums):
         code = currencies[int(c)]
         out.setdefault(code, []).append({
@@ -328,8 +390,12 @@ def _largest(tb: pd.DataFrame, breaks_text: pd.DataFrame) -> list[dict[str, Any]
     ranked = pd.DataFrame({
         "weight": _risk_amount(tb) * scale, "break_id": tb["break_id"].to_numpy(dtype=object),
     }).loc[serious].sort_values(["weight", "break_id"], ascending=[False, True]).head(LARGEST)
-    by_id = breaks_text.set_index("break_id", drop=False)
-    return [
-        {k: (v if isinstance(v, str) else str(v)) for k, v in by_id.loc[bid].items()}
-        for bid in ranked["break_id"]
-    ]
+    ids = breaks_text["break_id"]
+    if len(ids) == len(tb) and ids.is_unique and (
+            ids.to_numpy(dtype=object) == tb["break_id"].to_numpy(dtype=object)).all():
+        # The rows of ``breaks_text`` are those of ``tb``: picked by position, not by id.
+        picked = breaks_text.iloc[ranked.index.to_numpy()].to_dict(orient="records")
+    else:
+        by_id = breaks_text.set_index("break_id", drop=False)
+        picked = [dict(by_id.loc[bid].items()) for bid in ranked["break_id"]]
+    return [{k: (v if isinstance(v, str) else str(v)) for k, v in row.items()} for row in picked]
