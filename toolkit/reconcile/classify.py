@@ -117,8 +117,9 @@ class _Groups:
         self.owners = r[self.starts]
 
     def first_at(self, mask: np.ndarray) -> np.ndarray:
-        """Per return, the sorted position of its earliest masked credit (``NO`` when none)."""
-        out = np.full(self.n, NO, dtype=np.int64)
+        """Per return, the sorted position of its earliest masked credit (``NO`` when none;
+        ``int32``, half the memory: positions are below 2**31)."""
+        out = np.full(self.n, NO, dtype=np.int32)
         sel = np.flatnonzero(mask)
         if len(sel):
             rr = self.r[sel]
@@ -129,8 +130,8 @@ class _Groups:
     def first_second_at(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per return, the sorted positions of its earliest and second-earliest masked credits
         (``NO`` when none)."""
-        first = np.full(self.n, NO, dtype=np.int64)
-        second = np.full(self.n, NO, dtype=np.int64)
+        first = np.full(self.n, NO, dtype=np.int32)
+        second = np.full(self.n, NO, dtype=np.int32)
         sel = np.flatnonzero(mask)
         if len(sel):
             rr = self.r[sel]
@@ -140,6 +141,14 @@ class _Groups:
                 again = ~start & np.r_[True, start[:-1]]  # right after a group's first
                 second[rr[again]] = sel[again]
         return first, second
+
+    def first_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The returns with a masked credit and the sorted position of the earliest one: for
+        masks true on few credits, without an array over every return."""
+        sel = np.flatnonzero(mask)
+        rr = self.r[sel]
+        start = np.r_[True, rr[1:] != rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
+        return rr[start], sel[start]
 
     @staticmethod
     def value(at: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -240,12 +249,12 @@ def classify(
         hit = np.flatnonzero(scope & (second_at != NO))
         frames.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
                                   same_total[hit], same_total[hit] - expected[hit]))
-        same_at = g.first_at(kind_mask & same)
-        first_li = g.value(same_at, li)
-        first_amount = g.value(same_at, amount)
-        hit = np.flatnonzero(scope & (same_at != NO) & (np.abs(first_amount - expected) > tol))
-        frames.append(break_frame(mismatch, hit, first_li[hit], expected[hit], first_amount[hit],
-                                  first_amount[hit] - expected[hit]))
+        owners, at = g.first_where(kind_mask & same)
+        amounts = amount[at]
+        off = scope[owners] & (np.abs(amounts - expected[owners]) > tol)
+        hit, at, amounts = owners[off], at[off], amounts[off]
+        frames.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
+                                  amounts - expected[hit]))
 
     # A bonus where none is due (including a zero-credit return's bonus).
     refund_at, bonus_at = first_of_kind
@@ -264,16 +273,15 @@ def classify(
                               np.zeros(len(hit)), amount[at], amount[at]))
 
     # Across both kinds, once per return, on the earliest credit concerned.
-    other_ccy_at = g.first_at(~same)
-    for reason, first_at, with_actual in (
-        (BreakReason.CURRENCY_MISMATCH, other_ccy_at, False),
+    other_ccy = g.first_where(~same)
+    for reason, firsts, with_actual in (
+        (BreakReason.CURRENCY_MISMATCH, other_ccy, False),
         (BreakReason.WRONG_WALLET, None, True),
-        (BreakReason.LATE_CREDIT, g.first_at(late), True),
+        (BreakReason.LATE_CREDIT, g.first_where(late), True),
     ):
-        if first_at is None:
-            first_at = g.first_at(wallets_job.result())
-        hit = np.flatnonzero(expects & (first_at != NO))
-        at = first_at[hit]
+        owners, at = firsts if firsts is not None else g.first_where(wallets_job.result())
+        expecting = expects[owners]
+        hit, at = owners[expecting], at[expecting]
         kind_expected = np.where(bonus[at], exp.expected_bonus[hit], exp.expected_credit[hit])
         act = None
         if with_actual:
@@ -285,7 +293,8 @@ def classify(
     any_at = np.full(n, NO, dtype=np.int64)
     any_at[g.owners] = g.starts
     any_same_total = issued[0] + issued[1]
-    any_other = other_ccy_at != NO
+    any_other = np.zeros(n, dtype=bool)
+    any_other[other_ccy[0]] = True
     first_any = g.value(any_at, li)
     stray = ~expects & ~exp.zero_credit & (any_at != NO)
     status = returns["status"]
