@@ -19,6 +19,7 @@ It must never decide what a key means (trimming, case): callers pass the text to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,14 +173,29 @@ def hash64(values: object, rows: np.ndarray | None = None) -> np.ndarray:
     (True, False, False)
     """
     t = Texts.of(values)
-    rows = np.arange(len(t)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if rows is None:
+        length = t.length
+        return _hash_words(length, lambda j, active: t.word(j) if len(active) == len(t)
+                           else t.word(j, active))
+    rows = np.asarray(rows, dtype=np.int64)
     length = t.length[rows]
+    return _hash_words(length, lambda j, active: t.word(j, rows[active]))
+
+
+def _hash_words(length: np.ndarray, word: Callable[[int, np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`hash64` of texts of ``length``, given ``word(j, active)``: the ``j``-th words of the
+    texts at positions ``active`` (all of them while every text reaches word ``j``)."""
     h = length.astype(np.uint64) * _MIX_A + _MIX_C
-    active = np.arange(len(rows))
-    for j in range(t.max_words(rows)):
-        active = active[length[active] > 8 * j]  # a word is mixed in only where text reaches it
-        sel = rows[active]
-        h[active] = _mix((h[active] ^ t.word(j, sel)) * _MIX_A)
+    active = np.arange(len(length))
+    words = int((int(length.max()) + 7) // 8) if len(length) else 0
+    for j in range(words):
+        reach = length[active] > 8 * j  # a word is mixed in only where text reaches it
+        if not reach.all():
+            active = active[reach]
+        if len(active) == len(length):
+            h = _mix((h ^ word(j, active)) * _MIX_A)
+        else:
+            h[active] = _mix((h[active] ^ word(j, active)) * _MIX_A)
     return _mix(h)
 
 
@@ -219,12 +235,18 @@ class KeyTable:
     def __init__(self, keys: object) -> None:
         self.source = keys
         self.texts = Texts.of(keys)
-        self.hashes = hash64(self.texts)
-        self.index = pd.Index(self.hashes)
-        self.exact = bool(self.index.is_unique)  # else: repeated keys or a collision
         width = self.texts.max_words()
         self.dense = ([self.texts.word(j) for j in range(width)]
                       if width <= self._DENSE_WORDS else None)
+        if self.dense is None:
+            self.hashes = hash64(self.texts)
+        else:  # the words are read once, for the table and for the hashes
+            dense = self.dense
+            self.hashes = _hash_words(self.texts.length,
+                                      lambda j, active: dense[j] if len(active) == len(dense[j])
+                                      else dense[j][active])
+        self.index = pd.Index(self.hashes)
+        self.exact = bool(self.index.is_unique)  # else: repeated keys or a collision
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -240,15 +262,26 @@ class KeyTable:
             return out
         if not self.exact:
             return _exact_index_in(values, self.source, rows)
+        length = tv.length[rows]
+        probe_words = None
+        if hashes is None and self.dense is not None and tv.max_words(rows) <= len(self.dense):
+            # Read the values' words once: for their hashes, and again to confirm the hits.
+            probe_words = [tv.word(j, rows) for j in range(tv.max_words(rows))]
+            hashes = _hash_words(length, lambda j, active: probe_words[j]
+                                 if len(active) == len(rows) else probe_words[j][active])
         found = self.index.get_indexer(hash64(tv, rows) if hashes is None else hashes)
         hit = np.flatnonzero(found >= 0)
-        probe, key = rows[hit], found[hit]
+        key = found[hit]
         if self.dense is None:
-            ok = equal_pairs(tv, probe, self.texts, key)
+            ok = equal_pairs(tv, rows[hit], self.texts, key)
         else:
-            ok = tv.length[probe] == self.texts.length[key]
+            # Equal lengths mean equal word counts, so the words either side has are enough.
+            ok = length[hit] == self.texts.length[key]
             for j, words in enumerate(self.dense):
-                ok &= tv.word(j, probe) == words[key]
+                if probe_words is not None and j >= len(probe_words):
+                    break
+                mine = probe_words[j][hit] if probe_words is not None else tv.word(j, rows[hit])
+                ok &= mine == words[key]
         out[hit[ok]] = key[ok]
         return out
 
