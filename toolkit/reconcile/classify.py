@@ -225,39 +225,43 @@ def classify(
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
-    frames: list[pd.DataFrame] = []
-    pending = np.zeros(n, dtype=bool)
-    issued: list[np.ndarray] = []  # same-currency totals: refund kind, then bonus kind
-    first_of_kind: list[np.ndarray] = []
-    # Rule 1 for each kind of credit, on returns that expect credit.
-    for kind_mask, expected, missing, mismatch, duplicate in (
-        (refund, exp.expected_credit, BreakReason.MISSING_CREDIT,
-         BreakReason.CREDIT_AMOUNT_MISMATCH, BreakReason.DUPLICATE_CREDIT),
-        (bonus, exp.expected_bonus, BreakReason.MISSING_BONUS,
-         BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS),
-    ):
+    def rule_one(kind_mask: np.ndarray, expected: np.ndarray, missing: BreakReason,
+                 mismatch: BreakReason, duplicate: BreakReason):
+        """Rule 1 for one kind of credit, on returns that expect credit: its breaks, its
+        pending returns, its same-currency total and each return's first credit of the kind."""
+        out = []
         scope = expects & (expected > 0)
         first_at, second_at = g.first_second_at(kind_mask)
-        first_of_kind.append(first_at)
         same_total = g.total(amount, kind_mask & same)
-        issued.append(same_total)
         none = scope & (first_at == NO)
-        pending |= none & ~overdue
         hit = np.flatnonzero(none & overdue)
-        frames.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
-                                  np.zeros(len(hit)), -expected[hit]))
+        out.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
+                               np.zeros(len(hit)), -expected[hit]))
         hit = np.flatnonzero(scope & (second_at != NO))
-        frames.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
-                                  same_total[hit], same_total[hit] - expected[hit]))
+        out.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
+                               same_total[hit], same_total[hit] - expected[hit]))
         owners, at = g.first_where(kind_mask & same)
         amounts = amount[at]
         off = scope[owners] & (np.abs(amounts - expected[owners]) > tol)
         hit, at, amounts = owners[off], at[off], amounts[off]
-        frames.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
-                                  amounts - expected[hit]))
+        out.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
+                               amounts - expected[hit]))
+        return out, none & ~overdue, same_total, first_at
+
+    # The two kinds are independent: bonuses on the other core (numpy releases the GIL).
+    kinds = ThreadPoolExecutor(max_workers=1)
+    bonus_job = kinds.submit(rule_one, bonus, exp.expected_bonus, BreakReason.MISSING_BONUS,
+                             BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS)
+    kinds.shutdown(wait=False)
+    refund_frames, refund_pending, refund_total, refund_at = rule_one(
+        refund, exp.expected_credit, BreakReason.MISSING_CREDIT,
+        BreakReason.CREDIT_AMOUNT_MISMATCH, BreakReason.DUPLICATE_CREDIT)
+    bonus_frames, bonus_pending, bonus_total, bonus_at = bonus_job.result()
+    frames: list[pd.DataFrame] = refund_frames + bonus_frames
+    pending = refund_pending | bonus_pending
+    issued = [refund_total, bonus_total]  # same-currency totals: refund kind, then bonus kind
 
     # A bonus where none is due (including a zero-credit return's bonus).
-    refund_at, bonus_at = first_of_kind
     hit = np.flatnonzero(((expects & (exp.expected_bonus == 0)) | exp.zero_credit)
                          & (bonus_at != NO))
     at = bonus_at[hit]

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from toolkit.contract import BREAK_KEY, BreakReason, Severity
 from toolkit.errors import ConfigError, InputError
+from toolkit.io.memory import ordinary_pages
 from toolkit.io.readers import InputTable, Source, read_ledger, read_notifications, read_returns
 from toolkit.io.text import Codes, arrow_memory, join_groups, prepare_soon
 from toolkit.progress import stage
@@ -79,7 +80,7 @@ def reconcile(
     """
     if settings is None:
         settings = load_settings(config)
-    with arrow_memory():
+    with arrow_memory(), ordinary_pages():
         return _reconcile(returns, ledger, notifications, settings, as_of)
 
 
