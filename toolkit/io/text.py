@@ -814,12 +814,12 @@ def _slice_rows(cells: list[TextColumn], rows: int) -> int:
 
 
 def prepare_soon(tables: list[TextTable]) -> None:
-    """Start the once-per-column work of ``tables`` (encodings, the pieces of a line) on a
-    background thread, so it runs while the caller does other things; whoever needs it later
+    """Start the once-per-column work of ``tables`` (encodings, the pieces of a line) on two
+    background threads, so it runs while the caller does other things; whoever needs it later
     waits for it (or does it, after a failure here: nothing is lost)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text-prepare")
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="text-prepare")
     for table in tables:
         for column in table.columns.values():
             pool.submit(column.prepare)
