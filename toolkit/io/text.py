@@ -336,14 +336,11 @@ class Fixed(TextColumn):
     ['R-1']
     """
 
-    #: Whether a value needs quoting is found slice by slice (a byte search of the slice's
-    #: text, still in the CPU caches), not over the whole column first.
-    plain = False
-
     def __init__(self, values: object) -> None:
         self._lock = threading.Lock()
         self._source = values
         self._values: pa.Array | None = None
+        self._plain = False
 
     @property
     def values(self) -> pa.Array:
@@ -353,8 +350,16 @@ class Fixed(TextColumn):
                 values = source_text(source)
                 if values.type == pa.large_string() and _fits_string(values):
                     values = values.cast(pa.string())  # once, not each slice after picking
+                # Whether any value needs quoting: one byte scan of the column, so that clean
+                # columns (nearly all) skip the check slice by slice.
+                self._plain = not _holds_special_bytes(values)
                 self._values, self._source = values, None
             return self._values
+
+    @property
+    def plain(self) -> bool:  # type: ignore[override]
+        _ = self.values
+        return self._plain
 
     def prepare(self) -> None:
         _ = self.values
@@ -366,6 +371,20 @@ class Fixed(TextColumn):
         else:
             picked = self.values.take(pa.array(rows))
         return picked if picked.type == pa.string() else picked.cast(pa.string())
+
+
+_SPECIAL = np.zeros(256, dtype=bool)
+_SPECIAL[[ord(","), ord('"'), ord("\n")]] = True
+
+
+def _holds_special_bytes(values: pa.Array, step: int = 1 << 20) -> bool:
+    """Whether the text holds a comma, a quote or a line break: a table lookup per byte, a
+    megabyte at a time (numpy releases the GIL; temporaries stay small and reused)."""
+    data = _text_bytes(values)
+    if data is None:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return any(_SPECIAL[raw[start:start + step]].any() for start in range(0, len(raw), step))
 
 
 def _fits_string(values: pa.Array) -> bool:
@@ -399,18 +418,27 @@ class Taken(TextColumn):
     def __init__(self, source: object, positions: np.ndarray) -> None:
         self.source = Fixed(source)
         self.positions = np.asarray(positions, dtype=np.int64)
+        self._lock = threading.Lock()
+        self._padded: tuple[pa.Array, np.ndarray] | None = None
 
-    plain = False
+    @property
+    def plain(self) -> bool:  # type: ignore[override]
+        return self.source.plain
 
     def prepare(self) -> None:
-        self.source.prepare()
+        with self._lock:
+            if self._padded is None:
+                # The source with one empty value after its last, which rows without a source
+                # row point at: picked without nulls to fill afterwards.
+                values = self.source.values
+                padded = pa.concat_arrays([values, pa.array([""], type=values.type)])
+                self._padded = padded, np.where(self.positions < 0, len(values), self.positions)
 
     def text(self, rows: Rows) -> pa.Array:
-        at = self.positions[rows]
-        picked = self.source.values.take(pa.array(at, mask=at < 0))
-        if picked.type != pa.string():
-            picked = picked.cast(pa.string())
-        return picked.fill_null("") if picked.null_count else picked
+        self.prepare()
+        padded, positions = self._padded
+        picked = padded.take(pa.array(positions[rows]))
+        return picked if picked.type == pa.string() else picked.cast(pa.string())
 
 
 class Codes(TextColumn):
@@ -727,8 +755,8 @@ def _pair(first: TextColumn, second: TextColumn) -> _Joined | None:
     """Two neighbouring text columns (:class:`Fixed`) as one, joined in input order."""
     if not (isinstance(first, (Fixed, _Joined)) and isinstance(second, Fixed)):
         return None
-    a = first.values if isinstance(first, _Joined) else _quoted(first.values)
-    b = _quoted(second.values)
+    a = first.values if first.plain else _quoted(first.values)
+    b = second.values if second.plain else _quoted(second.values)
     if a.type != pa.string() or b.type != pa.string() or len(a) != len(b):
         return None
     size = sum(len(_text_bytes(x) or b"") for x in (a, b)) + len(a)
@@ -786,12 +814,12 @@ def _slice_rows(cells: list[TextColumn], rows: int) -> int:
 
 
 def prepare_soon(tables: list[TextTable]) -> None:
-    """Start the once-per-column work of ``tables`` (encodings, the pieces of a line) on a
-    background thread, so it runs while the caller does other things; whoever needs it later
+    """Start the once-per-column work of ``tables`` (encodings, the pieces of a line) on two
+    background threads, so it runs while the caller does other things; whoever needs it later
     waits for it (or does it, after a failure here: nothing is lost)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text-prepare")
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="text-prepare")
     for table in tables:
         for column in table.columns.values():
             pool.submit(column.prepare)

@@ -2,9 +2,10 @@
 
 Owns the shape documented in ``docs/contract.md`` ("summary.json"); reports render it and never
 recompute. Every reason, outcome and role appears with 0 when absent; money is text in the
-currency's precision. Conservation is recomputed here from the output tables themselves (rows)
-and from the typed partitions behind them (money), per currency. This module must never decide
-a break.
+currency's precision. Conservation is recomputed here from the output tables themselves (rows:
+the input row each output row is made from) and from the typed partitions behind them (money),
+per currency. Everything is counted and summed on integer codes (currencies, roles, outcomes),
+never on text. This module must never decide a break.
 """
 
 from __future__ import annotations
