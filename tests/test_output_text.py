@@ -187,3 +187,10 @@ def test_a_result_is_copied_and_pickled_as_its_frames():
     for other in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
         assert other.returns["return_id"].tolist() == ["R-1", "R-2"]
         assert (other.summary, other.exit_status) == ({"a": 1}, 1)
+
+
+def test_codes_of_a_column_whose_late_rows_hold_new_values():
+    values = ["open"] * 5000 + ["shut", "open", "held"]
+    column = Codes.of(pd.Series(values, dtype="str"))
+    assert sorted(column.names) == ["held", "open", "shut"]
+    assert column.text(slice(None)).to_pylist() == values

@@ -470,9 +470,7 @@ class Codes(TextColumn):
     def prepare(self) -> None:
         with self._lock:
             if self._source is not None:
-                encoded = pc.dictionary_encode(source_text(self._source))
-                self._set(encoded.indices.to_numpy(zero_copy_only=False),
-                          encoded.dictionary.to_pylist())
+                self._set(*_encode_few(source_text(self._source)))
                 self._source = None
 
     @property
@@ -492,6 +490,19 @@ class Codes(TextColumn):
 
     def text(self, rows: Rows) -> pa.Array:
         return decode(self.codes[rows], self.names)
+
+
+def _encode_few(values: pa.Array, sample: int = 4096) -> tuple[np.ndarray, list[str]]:
+    """Codes and names of a column of few distinct values. The names are guessed from the
+    first rows and each value looked up among them (a small hash table, about twice as fast as
+    building the dictionary); a value outside the guess means encoding the whole column."""
+    guess = pc.unique(values.slice(0, sample))
+    if len(guess) <= 256:
+        found = pc.index_in(values, value_set=guess)
+        if not found.null_count:
+            return found.to_numpy(zero_copy_only=False), guess.to_pylist()
+    encoded = pc.dictionary_encode(values)
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
 class Stamps(TextColumn):
