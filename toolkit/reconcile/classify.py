@@ -116,38 +116,38 @@ class _Groups:
         self.starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else r[:0]
         self.owners = r[self.starts]
 
+    def _masked(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted positions of the masked credits, their returns, and which of them is the
+        first masked credit of its return."""
+        sel = np.flatnonzero(mask)
+        rr = self.r[sel]
+        start = np.r_[True, rr[1:] != rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
+        return sel, rr, start
+
     def first_at(self, mask: np.ndarray) -> np.ndarray:
         """Per return, the sorted position of its earliest masked credit (``NO`` when none;
         ``int32``, half the memory: positions are below 2**31)."""
         out = np.full(self.n, NO, dtype=np.int32)
-        sel = np.flatnonzero(mask)
-        if len(sel):
-            rr = self.r[sel]
-            start = np.r_[True, rr[1:] != rr[:-1]]
-            out[rr[start]] = sel[start]
+        sel, rr, start = self._masked(mask)
+        out[rr[start]] = sel[start]
         return out
 
     def first_second_at(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per return, the sorted positions of its earliest and second-earliest masked credits
         (``NO`` when none)."""
-        first = np.full(self.n, NO, dtype=np.int32)
         second = np.full(self.n, NO, dtype=np.int32)
-        sel = np.flatnonzero(mask)
-        if len(sel):
-            rr = self.r[sel]
-            start = np.r_[True, rr[1:] != rr[:-1]]
-            first[rr[start]] = sel[start]
-            if len(sel) > 1:
-                again = ~start & np.r_[True, start[:-1]]  # right after a group's first
-                second[rr[again]] = sel[again]
+        sel, rr, start = self._masked(mask)
+        first = np.full(self.n, NO, dtype=np.int32)
+        first[rr[start]] = sel[start]
+        if len(sel) > 1:
+            again = ~start & np.r_[True, start[:-1]]  # right after a group's first
+            second[rr[again]] = sel[again]
         return first, second
 
     def first_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The returns with a masked credit and the sorted position of the earliest one: for
         masks true on few credits, without an array over every return."""
-        sel = np.flatnonzero(mask)
-        rr = self.r[sel]
-        start = np.r_[True, rr[1:] != rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
+        sel, rr, start = self._masked(mask)
         return rr[start], sel[start]
 
     @staticmethod
