@@ -619,6 +619,7 @@ class TextTable:
         self.rows = int(rows)
         self._lock = threading.Lock()
         self._cells: list[TextColumn] | None = None
+        self._started = False  # its preparation is under way in the background
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> TextTable:
@@ -832,6 +833,7 @@ def prepare_soon(tables: list[TextTable]) -> None:
 
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="text-prepare")
     for table in tables:
+        table._started = True
         for column in table.columns.values():
             pool.submit(column.prepare)
         pool.submit(table.cells)
@@ -845,36 +847,31 @@ def write_text_tables(files: list[tuple[TextTable, str | Path]], rows: int | Non
     Slices of rows (``rows`` each; by default as many as make about
     :data:`CSV_SLICE_BYTES` of text) are formatted on two threads (arrow and numpy kernels
     release the GIL) while this one writes the finished slices in order; a few slices are in
-    flight at a time, so memory stays small whatever the size of the files.
+    flight at a time, so memory stays small whatever the size of the files. The once-per-column
+    work goes on in the background (:func:`prepare_soon`, unless started already): the first
+    file is written while the next ones are still being prepared.
     """
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    prepare_soon([table for table, _ in files if not table._started])
     handles = [open(path, "wb") for _, path in files]
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            # Work done once per column (encodings) and per table (the pieces of a line) first,
-            # on both threads; a table's layout waits for the columns it needs.
-            prepared = [pool.submit(column.prepare) for table, _ in files
-                        for column in table.columns.values()]
-            layouts = [pool.submit(table.cells) for table, _ in files]
-            for job in prepared:
-                job.result()
-            layouts = [job.result() for job in layouts]
-            jobs = []
-            for (table, _), fh, cells in zip(files, handles, layouts):
+            pending: deque = deque()
+            for (table, _), fh in zip(files, handles):
                 fh.write(table.header())
+                cells = table.cells()  # waits for this table's preparation, not the others'
                 step = rows or _slice_rows(cells, len(table))
-                jobs += [(fh, table, start, min(start + step, len(table)), cells)
-                         for start in range(0, len(table), step)]
-            pending: list = []
-            for job in jobs:
-                fh, table, start, stop, cells = job
-                pending.append((fh, pool.submit(table.csv_lines, start, stop, cells)))
-                if len(pending) > 4:
-                    fh_done, future = pending.pop(0)
-                    fh_done.write(future.result())
-            for fh_done, future in pending:
-                fh_done.write(future.result())
+                for start in range(0, len(table), step):
+                    stop = min(start + step, len(table))
+                    pending.append((fh, pool.submit(table.csv_lines, start, stop, cells)))
+                    if len(pending) > 4:
+                        done, future = pending.popleft()
+                        done.write(future.result())
+            while pending:
+                done, future = pending.popleft()
+                done.write(future.result())
     finally:
         for fh in handles:
             fh.close()
