@@ -171,17 +171,11 @@ def parse_money(text: str, currency: str) -> int:
 
 
 def _arrow_text(values: object) -> pa.Array:
-    """One arrow string array (``string`` or ``large_string``), missing values as ``""``."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
-        if isinstance(values, pd.Series):
-            try:
-                values = pa.array(values.array)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-                values = pa.array(values.to_numpy(dtype=object), type=pa.string())
-        else:
-            values = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    """One arrow string array (``string`` or ``large_string``, as stored), missing values as
+    ``""``: :func:`toolkit.io.keys.arrow_of` flattened to one chunk."""
+    from toolkit.io.keys import arrow_of
+
+    values = arrow_of(values)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
