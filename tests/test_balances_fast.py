@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from toolkit.reconcile.balances import (
     _by_time,
     _fixed_width_bytes,
-    _raw_text,
     _roll_forward_hashed,
     _text_key,
     liability,
@@ -124,8 +123,9 @@ def test_packed_route_equals_hashed_route(case, block, lanes):
                           lambda t: len({len(w.encode()) for w, _ in t}) == 1))
 def test_packed_keys_sort_like_the_text(texts):
     wallets = pd.Series([w for w, _ in texts], dtype=STR)
-    currencies = pd.Series([c for _, c in texts], dtype=STR)
-    columns = [_fixed_width_bytes(_raw_text(wallets)), _fixed_width_bytes(_raw_text(currencies))]
+    # Currencies as the readers give them: a category column (bytes from its categories).
+    currencies = pd.Series([c for _, c in texts], dtype=STR).astype("category")
+    columns = [_fixed_width_bytes(wallets), _fixed_width_bytes(currencies)]
     key, currency_radix = _text_key(columns, 2**62)
     as_bytes = [(w.encode(), c.encode()) for w, c in texts]
     for i in range(len(texts)):
@@ -146,8 +146,9 @@ def test_time_order_is_the_stable_order(created, scale):
 
 
 def test_text_of_mixed_widths_does_not_pack():
-    assert _fixed_width_bytes(_raw_text(pd.Series(["W1", "W22"], dtype=STR))) is None
-    assert _fixed_width_bytes(_raw_text(pd.Series(["W1", None], dtype=STR))) is None
+    assert _fixed_width_bytes(pd.Series(["W1", "W22"], dtype=STR)) is None
+    assert _fixed_width_bytes(pd.Series(["W1", None], dtype=STR)) is None
+    assert _fixed_width_bytes(pd.Series(["USD", "EU"], dtype=STR).astype("category")) is None
 
 
 def test_breaks_follow_the_file_while_wallets_follow_the_text():

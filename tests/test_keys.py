@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.io.keys import Texts, equal_pairs, hash64, lookup, small_codes
+from toolkit.io.keys import KeyTable, Texts, equal_pairs, hash64, lookup, small_codes
 
 # Short ids, ids sharing long prefixes, unicode, empty text, and the odd long note.
 _text = st.one_of(
@@ -39,6 +39,33 @@ def test_lookup_finds_the_first_equal_key_or_nothing(values, keys, how_v, how_k)
         first.setdefault(k, i)
     expected = [first.get(v, -1) for v in values]
     assert lookup(_arrow(values, how_v), _arrow(keys, how_k)).tolist() == expected
+
+
+_digit_ids = st.lists(st.integers(0, 99_999), min_size=1, max_size=60, unique=True)
+# Probes near the ids: one byte changed (in range, out of range, below), cut short, extended.
+_edits = st.lists(st.tuples(st.integers(0, 59), st.integers(0, 9), st.sampled_from(
+    ["", "0", "9", "a", "/", ":", "R", "\x00", "é", "00"])), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_digit_ids, _edits, st.sampled_from(["R", "#R-", ""]), st.booleans(), st.integers(0, 3))
+def test_ids_of_digits_are_coded_exactly(numbers, edits, prefix, padded, how):
+    """Ids made of a prefix and digits are looked up by exact integer codes (no hashing); a
+    probe differing in any byte, in length or in a byte no id has there finds nothing."""
+    keys = [prefix + (f"{k:05d}" if padded else str(k)) for k in numbers]
+    values = list(keys)
+    for i, at, piece in edits:
+        key = keys[i % len(keys)]
+        values.append(key[:at] + piece + key[at + 1:])
+        values.append(key[:at])
+        values.append(key + piece)
+    table = KeyTable(_arrow(keys, how))
+    assert table.digits is not None
+    position = {k: i for i, k in enumerate(keys)}
+    assert table.find(_arrow(values, how)).tolist() == [position.get(v, -1) for v in values]
+    rows = np.arange(0, len(values), 3)
+    assert table.find(_arrow(values, how), rows).tolist() == [
+        position.get(values[r], -1) for r in rows]
 
 
 @settings(max_examples=200, deadline=None)

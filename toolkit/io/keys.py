@@ -19,7 +19,7 @@ It must never decide what a key means (trimming, case): callers pass the text to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["KeyTable", "Texts", "arrow_of", "equal_pairs", "hash64", "lookup", "small_codes"]
+__all__ = [
+    "KeyTable", "Texts", "arrow_of", "categories", "equal_pairs", "hash64", "lookup", "small_codes",
+]
 
 _U64 = np.uint64
 #: ``_MASKS[k]`` keeps the first ``k`` bytes of a little-endian word.
@@ -47,6 +49,8 @@ class Texts:
     words: an unaligned ``uint64`` view of the data buffer (no copy): ``words[p]`` is the 8
         bytes from ``p`` (little endian), for every ``p`` with 8 bytes left in the buffer.
     tail: the same for the buffer's last bytes, zero padded (``tail[p - tail_from]``).
+    data: the data buffer's bytes.
+    arrow: the text as one arrow array.
     width: the length of every string when all have the same length (ids often do), else -1.
     """
 
@@ -56,6 +60,8 @@ class Texts:
     tail: np.ndarray
     tail_from: int
     width: int
+    data: np.ndarray
+    arrow: pa.Array
 
     def __len__(self) -> int:
         return len(self.start)
@@ -89,7 +95,8 @@ class Texts:
         padded[:len(data) - tail_from] = data[tail_from:]
         length = offsets[1:] - offsets[:-1]
         width = int(length[0]) if n and int(length.min()) == int(length.max()) else -1
-        return cls(offsets[:-1], length, _word_view(data), _word_view(padded), tail_from, width)
+        return cls(offsets[:-1], length, _word_view(data), _word_view(padded), tail_from, width,
+                   data, arr)
 
     def word(self, j: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The ``j``-th 8-byte word of each string (of ``rows``), bytes past its end zeroed."""
@@ -138,6 +145,21 @@ def _word_view(data: np.ndarray) -> np.ndarray:
     if not count:
         return np.zeros(0, dtype=np.uint64)
     return np.ndarray(shape=(count,), dtype="<u8", buffer=data, offset=0, strides=(1,))
+
+
+def categories(values: object) -> tuple[np.ndarray, list[str]] | None:
+    """The codes and category texts of a pandas ``category`` column without missing values
+    (what the readers make of enumerations and currency codes); ``None`` for anything else.
+
+    >>> categories(pd.Series(["b", "a", "b"], dtype="category"))
+    (array([1, 0, 1], dtype=int8), ['a', 'b'])
+    """
+    if not isinstance(values, pd.Series) or not isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    codes = values.cat.codes.to_numpy()
+    if len(codes) and int(codes.min()) < 0:
+        return None
+    return codes, [str(c) for c in values.cat.categories]
 
 
 def arrow_of(values: object) -> pa.Array | pa.ChunkedArray:
@@ -226,35 +248,40 @@ def equal_pairs(a: object, ai: np.ndarray, b: object, bi: np.ndarray) -> np.ndar
 class KeyTable:
     """A hash table of text keys, built once and probed many times (see :func:`lookup`).
 
-    Each key's words are packed into dense arrays once (keys of up to 32 bytes), so confirming a
-    probe's hit reads a few integers instead of the key's bytes.
+    Short keys whose bytes vary little by position (ids such as ``R00012345``) are coded
+    exactly as integers (:class:`_Digits`): no hashing and nothing to confirm. Other keys of up
+    to 32 bytes are hashed, their words packed into dense arrays once, so confirming a probe's
+    hit reads a few integers instead of the key's bytes.
     """
 
-    _DENSE_WORDS = 4
+    DENSE_WORDS = 4
 
     def __init__(self, keys: object) -> None:
         self.source = keys
         self.texts = Texts.of(keys)
-        width = self.texts.max_words()
-        self.dense = ([self.texts.word(j) for j in range(width)]
-                      if width <= self._DENSE_WORDS else None)
-        if self.dense is None:
-            self.hashes = hash64(self.texts)
-        else:  # the words are read once, for the table and for the hashes
-            dense = self.dense
-            self.hashes = _hash_words(self.texts.length,
-                                      lambda j, active: dense[j] if len(active) == len(dense[j])
-                                      else dense[j][active])
-        self.index = pd.Index(self.hashes)
-        self.exact = bool(self.index.is_unique)  # else: repeated keys or a collision
+        self.digits = _Digits.fit(self.texts)
+        self.dense = None
+        if self.digits is not None:
+            codes, _ = self.digits.codes(self.texts)
+            self.table = _HashIndex(codes)
+        else:
+            width = self.texts.max_words()
+            if width <= self.DENSE_WORDS:
+                self.dense = [self.texts.word(j) for j in range(width)]
+                dense = self.dense
+                hashes = _hash_words(self.texts.length,
+                                     lambda j, active: dense[j] if len(active) == len(dense[j])
+                                     else dense[j][active])
+            else:
+                hashes = hash64(self.texts)
+            self.table = _HashIndex(hashes)
+        self.exact = self.table.unique  # else: repeated keys (or a hash collision)
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def find(self, values: object, rows: np.ndarray | None = None,
-             hashes: np.ndarray | None = None) -> np.ndarray:
-        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact.
-        ``hashes`` may give ``hash64(values, rows)`` when already computed."""
+    def find(self, values: object, rows: np.ndarray | None = None) -> np.ndarray:
+        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact."""
         tv = Texts.of(values)
         rows = np.arange(len(tv)) if rows is None else np.asarray(rows, dtype=np.int64)
         out = np.full(len(rows), -1, dtype=np.int64)
@@ -262,14 +289,20 @@ class KeyTable:
             return out
         if not self.exact:
             return _exact_index_in(values, self.source, rows)
+        if self.digits is not None:
+            codes, valid = self.digits.codes(tv, rows)
+            out[valid] = self.table.find(codes[valid])
+            return out
         length = tv.length[rows]
         probe_words = None
-        if hashes is None and self.dense is not None and tv.max_words(rows) <= len(self.dense):
+        if self.dense is not None and tv.max_words(rows) <= len(self.dense):
             # Read the values' words once: for their hashes, and again to confirm the hits.
             probe_words = [tv.word(j, rows) for j in range(tv.max_words(rows))]
             hashes = _hash_words(length, lambda j, active: probe_words[j]
                                  if len(active) == len(rows) else probe_words[j][active])
-        found = self.index.get_indexer(hash64(tv, rows) if hashes is None else hashes)
+        else:
+            hashes = hash64(tv, rows)
+        found = self.table.find(hashes)
         hit = np.flatnonzero(found >= 0)
         key = found[hit]
         if self.dense is None:
@@ -284,6 +317,157 @@ class KeyTable:
                 ok &= mine == words[key]
         out[hit[ok]] = key[ok]
         return out
+
+
+class _HashIndex:
+    """Distinct 64-bit integers and their positions: pandas' hash table, filled and probed in
+    bulk (one pass each, no ``Index`` built around it)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        from pandas._libs import hashtable
+
+        values = np.ascontiguousarray(values).view(np.uint64)
+        self._table = hashtable.UInt64HashTable(max(len(values), 1))
+        self._table.map_locations(values)
+        self.unique = len(self._table) == len(values)
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """Position of each value (``-1`` when absent)."""
+        return self._table.lookup(np.ascontiguousarray(values).view(np.uint64))
+
+
+class _Digits:
+    """Exact integer codes of short texts, fitted to a set of keys.
+
+    Byte position ``p`` of a text (zero past its end) is one digit, whose values are the bytes
+    the keys have there, in byte order; the length is one more digit. A position where every
+    key has the same byte adds nothing to the code, so ids such as ``R00012345`` need eight
+    decimal digits. Equal codes mean equal texts; a text with a byte or a length no key has at
+    some position can equal no key and gets no code. Fitted only when the code stays below
+    ``2**62`` (below ``2**31``, codes are ``int32``: half the memory traffic).
+    """
+
+    _MOST_BYTES = 32
+    _LIMIT = 1 << 62
+
+    def __init__(self, width: int, steps: list[_Digit], length_rank: np.ndarray,
+                 dtype: type) -> None:
+        self.width = width
+        self.steps = steps
+        self.length_rank = length_rank
+        self.dtype = dtype
+
+    @classmethod
+    def fit(cls, keys: Texts) -> _Digits | None:
+        if not len(keys):
+            return None
+        width = int(keys.length.max())
+        if not width or width > cls._MOST_BYTES:
+            return None
+        present = np.bincount(keys.length, minlength=width + 1) > 0
+        product = int(present.sum())
+        steps = []
+        for _, column in _byte_columns(keys, None, width):
+            step = _Digit.of(np.bincount(column, minlength=256) > 0)
+            product *= step.radix
+            if product >= cls._LIMIT:
+                return None
+            steps.append(step)
+        dtype = np.int32 if product < 1 << 31 else np.int64
+        return cls(width, steps, _rank(present).astype(dtype), dtype)
+
+    def codes(self, texts: Texts, rows: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """The code of each text (of ``rows``) and whether it has one (could equal a key)."""
+        length = texts.length if rows is None else texts.length[rows]
+        lengths = np.full(max(int(length.max(initial=0)), self.width) + 1, -1, dtype=self.dtype)
+        lengths[:self.width + 1] = self.length_rank
+        code = lengths[length]
+        valid = code >= 0
+        some = rows
+        if not valid.all():
+            some = np.flatnonzero(valid) if rows is None else rows[valid]
+            code = code[valid]
+        bad = np.zeros(len(code), dtype=bool)
+        scratch = (np.empty(len(code), dtype=np.uint8), np.empty(len(code), dtype=bool))
+        for (_, column), step in zip(_byte_columns(texts, some, self.width), self.steps):
+            step.add(code, bad, column, scratch)
+        if len(code) == len(length):
+            return code.astype(np.int64, copy=False), ~bad
+        out = np.zeros(len(length), dtype=np.int64)
+        out[valid] = code
+        valid[valid] = ~bad
+        return out, valid
+
+
+@dataclass(frozen=True)
+class _Digit:
+    """One byte position of :class:`_Digits`: the byte values keys have there, as a range
+    ``low .. low + radix - 1`` when they are consecutive (arithmetic on the bytes), else as a
+    rank table (``-1``: no key has that byte there)."""
+
+    low: int
+    radix: int
+    rank: np.ndarray | None
+
+    @classmethod
+    def of(cls, present: np.ndarray) -> _Digit:
+        values = np.flatnonzero(present)
+        low, radix = int(values[0]), len(values)
+        consecutive = int(values[-1]) - low + 1 == radix
+        return cls(low, radix, None if consecutive else _rank(present))
+
+    def add(self, code: np.ndarray, bad: np.ndarray, column: np.ndarray,
+            scratch: tuple[np.ndarray, np.ndarray]) -> None:
+        """``code = code * radix + digit`` for each text's byte ``column``; ``bad`` marks the
+        texts whose byte no key has there."""
+        digits, off = scratch
+        if self.rank is None:
+            np.subtract(column, np.uint8(self.low), out=digits)  # wraps below low: too big
+            np.greater_equal(digits, self.radix, out=off)
+            bad |= off
+            if self.radix > 1:
+                code *= self.radix
+                code += digits
+            return
+        digit = self.rank[column]
+        bad |= digit < 0
+        code *= self.radix
+        code += digit.astype(code.dtype, copy=False)
+
+
+def _rank(present: np.ndarray) -> np.ndarray:
+    """Rank of each present value among the present ones, ``-1`` for the others."""
+    return np.where(present, np.cumsum(present) - 1, -1).astype(np.int64)
+
+
+def _byte_columns(texts: Texts, rows: np.ndarray | None, width: int
+                  ) -> Iterator[tuple[int, np.ndarray]]:
+    """Byte ``p`` of each text (of ``rows``; none longer than ``width``), ``p = 0 .. width - 1``,
+    zero past a text's end: strided views when every text has exactly ``width`` bytes (a subset
+    is first taken into one contiguous array), else one gather per position."""
+    if rows is not None:
+        texts = Texts.of(texts.arrow.take(pa.array(rows)))
+    k = len(texts)
+    if texts.width == width:
+        first = int(texts.start[0]) if k else 0
+        matrix = texts.data[first:first + k * width].reshape(k, width)
+        for p in range(width):
+            yield p, matrix[:, p]
+        return
+    length = texts.length
+    shortest = int(length.min(initial=width)) if len(texts.data) else 0
+    at = texts.start.copy()
+    column = np.zeros(k, dtype=np.uint8)
+    for p in range(width):
+        if not len(texts.data):  # every text empty
+            yield p, column
+            continue
+        np.take(texts.data, at, out=column, mode="clip")
+        if p >= shortest:
+            column[length <= p] = 0
+        yield p, column
+        at += 1
 
 
 def lookup(values: object, keys: object | KeyTable, rows: np.ndarray | None = None) -> np.ndarray:

@@ -187,7 +187,9 @@ class InputTable:
     ----------
     frame: typed rows in file order (files in the order given), exact duplicates collapsed.
         Money columns are ``int64`` minor units (``<NA>``-free where required; optional money
-        columns are nullable ``Int64``); timestamps are ``datetime64[us, UTC]``; text is ``str``.
+        columns are nullable ``Int64``); timestamps are ``datetime64[us, UTC]``; enumerations,
+        currency codes and ``kind`` are ``category`` columns of ``str`` values (a small code
+        per row); other text is ``str``.
         ``_file`` and ``_line`` say where each row came from (line as a spreadsheet numbers it).
     files: what was read, in order.
     duplicates_collapsed: rows dropped because they repeated another row exactly.
@@ -282,13 +284,13 @@ def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> In
     frame["email_key"] = _text_series(_email_key(_column_text(frame["customer_email"])))
     frame["reference"] = _text_series(
         _reference(_column_text(frame["external_event_description"])))
-    kind = _column_text(frame["credit_kind"])
     # The contract's fallback rule, evaluated only on rows without a credit_kind. A read
-    # credit_kind is one of the two kinds or empty, so the result has two values: it is built
-    # from one flag per row.
-    unnamed = _lengths(kind) == 0
+    # credit_kind is one of the two kinds or empty, so the result has two values: it is kept as
+    # one flag per row.
+    credit_kind = frame["credit_kind"]
+    bonus = (credit_kind == CreditKind.BONUS_CREDIT.value).to_numpy(dtype=bool, copy=True)
+    unnamed = (credit_kind == "").to_numpy(dtype=bool)
     if unnamed.any():
-        bonus = pc.equal(kind, CreditKind.BONUS_CREDIT.value).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(unnamed)
         picked = pa.array(rows)
         key = _column_text(frame["idempotency_key"])
@@ -299,9 +301,10 @@ def read_ledger(source: Source, settings: ReconcileSettings | None = None) -> In
         if _has_text(note):
             bonus[rows] |= pc.match_substring_regex(
                 note.take(picked), r"(?i)\bbonus\b").to_numpy(zero_copy_only=False)
-        kind = pa.array([CreditKind.REFUND_CREDIT.value, CreditKind.BONUS_CREDIT.value],
-                        type=_LARGE).take(pa.array(bonus.view(np.int8)))
-    frame["kind"] = _text_series(kind)
+    kinds = pd.CategoricalDtype(pd.Index(
+        [CreditKind.REFUND_CREDIT.value, CreditKind.BONUS_CREDIT.value], dtype=_STR))
+    frame["kind"] = pd.Series(pd.Categorical.from_codes(bonus.view(np.int8), dtype=kinds),
+                              copy=False)
     return table
 
 
@@ -883,11 +886,25 @@ class _Coded:
         return self.dictionary.take(pa.array(self.codes).take(rows))
 
 
+    def categorical(self, dictionary: pa.Array | None = None) -> pd.Series:
+        """The rows as a pandas ``category`` column of ``str`` categories (under a new
+        ``dictionary`` of the same distinct values if given; values it makes equal merge).
+        A few-valued column stays a small code per row: no text per row is made."""
+        dictionary = self.dictionary if dictionary is None else dictionary
+        names, per_value = np.unique(np.array(dictionary.to_pylist(), dtype=object).astype(str),
+                                     return_inverse=True)
+        code_type = np.int8 if len(names) < 128 else np.int32
+        codes = per_value.astype(code_type)[self.codes]
+        return pd.Series(pd.Categorical.from_codes(
+            codes, dtype=pd.CategoricalDtype(pd.Index(names, dtype=_STR))), copy=False)
+
+
 @dataclass
 class _Enumerated:
-    """An enumeration checked and brought to its case: the rows' text and the bad rows."""
+    """An enumeration checked and brought to its case: the rows (a ``category`` column) and the
+    bad rows."""
 
-    values: pa.Array
+    values: pd.Series
     bad: np.ndarray | None
     original: _Coded
 
@@ -901,7 +918,7 @@ def _enumerate(chunks: Chunks, enum: _Enum, fill: str | None) -> _Enumerated:
           .to_numpy(zero_copy_only=False) | (_lengths(values) == 0))
     if fill is not None:
         values = pc.if_else(pc.equal(values, ""), pa.scalar(fill, type=_LARGE), values)
-    return _Enumerated(coded.text(values), None if ok.all() else ~coded.rows(ok), coded)
+    return _Enumerated(coded.categorical(values), None if ok.all() else ~coded.rows(ok), coded)
 
 
 @dataclass
@@ -911,13 +928,15 @@ class _Currency:
     values: pa.Array
     exps: np.ndarray
     given: np.ndarray
+    column: pd.Series
 
 
 def _currencies(chunks: Chunks) -> _Currency:
     coded = _Coded.of(chunks)
     codes = pc.utf8_upper(coded.dictionary)
     exps = np.array([CURRENCY_EXPONENTS.get(c, -1) for c in codes.to_pylist()], dtype=np.int8)
-    return _Currency(coded.text(codes), coded.rows(exps), coded.rows(_lengths(codes) != 0))
+    return _Currency(coded.text(codes), coded.rows(exps), coded.rows(_lengths(codes) != 0),
+                     coded.categorical(codes))
 
 
 def _money(chunks: Chunks, ccy: _Currency, required: bool
@@ -997,7 +1016,7 @@ def _type_columns(
                           f"not one of {', '.join(sorted(enum.values))}", found.original)
             out[col] = found.values
         if ccy is not None:
-            out["currency"] = ccy.values
+            out["currency"] = ccy.column
             unknown = ccy.given & (ccy.exps < 0)
             if unknown.any():
                 _add_rows(problems, labels, text, unknown, "currency",

@@ -83,6 +83,8 @@ def arrow_text(
             arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
     else:
         arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    if pa.types.is_dictionary(arr.type):  # a category column: its text, decoded
+        arr = arr.dictionary.take(arr.indices)
     if arr.type == pa.large_string():
         arr = arr.cast(pa.string())
     return arr.fill_null("") if arr.null_count else arr
@@ -457,7 +459,13 @@ class Codes(TextColumn):
 
     @classmethod
     def of(cls, values: object) -> Codes:
-        """The codes of a text column (one hash pass in arrow, when first needed)."""
+        """The codes of a text column (one hash pass in arrow, when first needed; a
+        ``category`` column's own codes at once)."""
+        from toolkit.io.keys import categories
+
+        coded = categories(values)
+        if coded is not None:
+            return cls(*coded)
         column = cls(np.zeros(0, dtype=np.int32), [])
         column._source = values
         return column

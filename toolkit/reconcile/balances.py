@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.contract import BreakReason, Role
+from toolkit.io.keys import categories
 from toolkit.io.text import arrow_text, encode
 from toolkit.reconcile.classify import break_frame
 from toolkit.reconcile.link import ROLE_CODE, ROLES, Links, order_by
@@ -101,9 +102,8 @@ def roll_forward(ledger: pd.DataFrame, links: Links) -> Balances:
     >>> bal.wallets[["wallet_id", "currency", "opening", "closing"]]  # doctest: +SKIP
     """
     m = len(ledger)
-    wallet = _raw_text(ledger["wallet_id"])
-    currency = _raw_text(ledger["currency"])
-    columns = [_fixed_width_bytes(wallet), _fixed_width_bytes(currency)] if m else [None]
+    columns = [_fixed_width_bytes(ledger["wallet_id"]),
+               _fixed_width_bytes(ledger["currency"])] if m else [None]
     if any(c is None for c in columns):
         return _roll_forward_hashed(ledger, links)
     bits = max(1, (m - 1).bit_length())
@@ -225,9 +225,16 @@ def _str(values: pa.Array | pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
                                       dtype=_STR)
 
 
-def _fixed_width_bytes(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-    """The bytes of text values as a ``(rows, width)`` matrix (a view when in one chunk), or
-    ``None`` unless every value is present and has the same byte width."""
+def _fixed_width_bytes(column: pd.Series) -> np.ndarray | None:
+    """The bytes of a text column as a ``(rows, width)`` matrix (a view when in one chunk; a
+    ``category`` column's from its categories' bytes), or ``None`` unless every value is
+    present and has the same byte width."""
+    coded = categories(column)
+    if coded is not None:
+        codes, names = coded
+        table = _fixed_width_bytes(pd.Series(names, dtype=_STR)) if names else None
+        return None if table is None else np.take(table, codes, axis=0)
+    values = _raw_text(column)
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     parts, width = [], None
     for chunk in chunks:

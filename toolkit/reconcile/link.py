@@ -33,7 +33,7 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
-from toolkit.io.keys import KeyTable, Texts, arrow_of, lookup, small_codes
+from toolkit.io.keys import KeyTable, Texts, arrow_of, categories, lookup, small_codes
 from toolkit.io.text import arrow_text, encode
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
@@ -127,7 +127,15 @@ def epoch_us(stamps: pd.Series) -> np.ndarray:
 
 
 def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
-    """Boolean mask of rows whose text is one of ``values`` (exact; one arrow kernel)."""
+    """Boolean mask of rows whose text is one of ``values`` (exact; one arrow kernel, or one
+    lookup per row of a ``category`` column's codes)."""
+    coded = categories(column)
+    if coded is not None:
+        codes, names = coded
+        wanted = np.flatnonzero(np.isin(np.array(names, dtype=object), [str(v) for v in values]))
+        if len(wanted) == 1:  # one compare per row (SIMD), cheaper than a lookup per row
+            return codes == wanted[0]
+        return np.isin(np.arange(len(names)), wanted)[codes]
     arr = arrow_of(column)
     if len(values) == 1:
         mask = pc.equal(arr, pa.scalar(str(values[0]), type=arr.type))
@@ -147,6 +155,11 @@ def currency_codes(column: pd.Series | pa.Array) -> np.ndarray:
     code is the index into the known codes followed by the unknown ones, so unknown currencies
     never compare equal to each other by accident.
     """
+    coded = categories(column)
+    if coded is not None:  # each category coded once, then spread to the rows
+        per_name, names = coded[0], coded[1]
+        table = currency_codes(pa.array(names, type=pa.string()))
+        return table[per_name] if len(names) else np.zeros(len(per_name), dtype=np.int64)
     codes = small_codes(arrow_of(column), CURRENCIES)
     if (codes < 0).any():
         unknown = np.flatnonzero(codes < 0)
@@ -213,7 +226,7 @@ def link(
     # and the ledger's own masks. Both are array kernels that release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
         refs_job = pool.submit(_references, returns["return_key"], ledger["reference"], m)
-        type_ = arrow_of(ledger["type"])
+        type_ = ledger["type"]
         add = is_one_of(ledger["operation_type"], OperationType.ADD)
         amount = ledger["amount"].to_numpy(dtype=np.int64)
         signed = np.where(add, amount, -amount)
@@ -225,7 +238,7 @@ def link(
 
         is_void = is_one_of(type_, LedgerType.VOID)
         is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
-        end_reason = arrow_of(ledger["end_reason"])
+        end_reason = ledger["end_reason"]
         cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL)
         cancelled = is_issue & (
             _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void, is_issue)
@@ -353,7 +366,7 @@ def _packed_order(values: np.ndarray, bits: int, room: int) -> np.ndarray | None
 
 
 def _roles(
-    type_: pa.Array, end_reason: pa.Array, is_issue: np.ndarray, is_bonus: np.ndarray,
+    type_: pd.Series, end_reason: pd.Series, is_issue: np.ndarray, is_bonus: np.ndarray,
     has_ref: np.ndarray, postco: np.ndarray, is_end: np.ndarray, is_void: np.ndarray,
 ) -> np.ndarray:
     workflow = is_issue & (has_ref | postco)
