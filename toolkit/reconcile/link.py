@@ -120,9 +120,16 @@ class Links:
 
 
 def epoch_us(stamps: pd.Series) -> np.ndarray:
-    """Microseconds since the epoch of a UTC timestamp column; ``NaT`` becomes ``NO``."""
-    values = np.array(stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64))
-    values[values == np.iinfo(np.int64).min] = NO  # NaT
+    """Microseconds since the epoch of a UTC timestamp column; ``NaT`` becomes ``NO``.
+
+    A column of microseconds without ``NaT`` is read in place: the result is then a read-only
+    view of the frame's data."""
+    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    if len(values) and int(values.min()) == nat:
+        return np.where(values == nat, NO, values)
+    values = values.view()
+    values.flags.writeable = False
     return values
 
 
@@ -133,9 +140,14 @@ def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
     if coded is not None:
         codes, names = coded
         wanted = np.flatnonzero(np.isin(np.array(names, dtype=object), [str(v) for v in values]))
-        if len(wanted) == 1:  # one compare per row (SIMD), cheaper than a lookup per row
-            return codes == wanted[0]
-        return np.isin(np.arange(len(names)), wanted)[codes]
+        if len(wanted) > 4:
+            return np.take(np.isin(np.arange(len(names)), wanted), codes)
+        # A compare per row and value: SIMD on the small codes, cheaper than a lookup per row
+        # (values as Python ints, so the codes are not widened first).
+        mask = np.zeros(len(codes), dtype=bool)
+        for code in wanted.tolist():
+            mask |= codes == code
+        return mask
     arr = arrow_of(column)
     if len(values) == 1:
         mask = pc.equal(arr, pa.scalar(str(values[0]), type=arr.type))
@@ -159,7 +171,9 @@ def currency_codes(column: pd.Series | pa.Array) -> np.ndarray:
     if coded is not None:  # each category coded once, then spread to the rows
         per_name, names = coded[0], coded[1]
         table = currency_codes(pa.array(names, type=pa.string()))
-        return table[per_name] if len(names) else np.zeros(len(per_name), dtype=np.int64)
+        if not len(names):
+            return np.zeros(len(per_name), dtype=np.int16)
+        return np.take(table.astype(np.int16 if table.max() < 2**15 else np.int64), per_name)
     codes = small_codes(arrow_of(column), CURRENCIES)
     if (codes < 0).any():
         unknown = np.flatnonzero(codes < 0)
@@ -229,7 +243,8 @@ def link(
         type_ = ledger["type"]
         add = is_one_of(ledger["operation_type"], OperationType.ADD)
         amount = ledger["amount"].to_numpy(dtype=np.int64)
-        signed = np.where(add, amount, -amount)
+        signed = amount.copy()
+        np.negative(signed, out=signed, where=~add)
         is_start = is_one_of(type_, LedgerType.WALLET_ACTION_START)
         is_issue = is_start & add
         is_bonus = is_issue & is_one_of(ledger["kind"], CreditKind.BONUS_CREDIT)
@@ -369,23 +384,40 @@ def _roles(
     type_: pd.Series, end_reason: pd.Series, is_issue: np.ndarray, is_bonus: np.ndarray,
     has_ref: np.ndarray, postco: np.ndarray, is_end: np.ndarray, is_void: np.ndarray,
 ) -> np.ndarray:
+    """Each row's role: by its type, then by its end reason (end rows) and by whether an issue
+    row comes from the workflow (a reference or the PostCo issuer) and is a bonus."""
+    role = _by_value(type_, {
+        LedgerType.REDEEM: Role.REDEMPTION,
+        LedgerType.PAYMENT_METHOD_REFUND: Role.REDEMPTION_REFUND,
+        LedgerType.VOID: Role.VOID,
+        LedgerType.MANUAL: Role.ADJUSTMENT,
+        LedgerType.BULK: Role.ADJUSTMENT,
+    })
+    if is_end.any():
+        ends = _by_value(end_reason, {EndReason.EXPIRATION: Role.EXPIRY,
+                                      EndReason.CANCEL: Role.CANCELLATION})
+        np.copyto(role, ends, where=is_end)
     workflow = is_issue & (has_ref | postco)
-    conditions = [
-        workflow & is_bonus,
-        workflow,
-        is_issue,
-        is_one_of(type_, LedgerType.REDEEM),
-        is_one_of(type_, LedgerType.PAYMENT_METHOD_REFUND),
-        is_end & is_one_of(end_reason, EndReason.EXPIRATION),
-        is_end & is_one_of(end_reason, EndReason.CANCEL),
-        is_void,
-        is_one_of(type_, LedgerType.MANUAL, LedgerType.BULK),
-    ]
-    choices = [Role.BONUS_CREDIT, Role.REFUND_CREDIT, Role.OTHER_CREDIT, Role.REDEMPTION,
-               Role.REDEMPTION_REFUND, Role.EXPIRY, Role.CANCELLATION, Role.VOID,
-               Role.ADJUSTMENT]
-    return np.select(conditions, [np.int8(ROLE_CODE[c]) for c in choices],
-                     default=np.int8(ROLE_CODE[Role.OTHER])).astype(np.int8)
+    np.copyto(role, np.int8(ROLE_CODE[Role.OTHER_CREDIT]), where=is_issue & ~workflow)
+    np.copyto(role, np.int8(ROLE_CODE[Role.REFUND_CREDIT]), where=workflow & ~is_bonus)
+    np.copyto(role, np.int8(ROLE_CODE[Role.BONUS_CREDIT]), where=workflow & is_bonus)
+    return role
+
+
+def _by_value(column: pd.Series, roles: dict[str, Role]) -> np.ndarray:
+    """The role code each row's text gives (``other`` for any text not in ``roles``): one small
+    lookup per row for a ``category`` column, else one mask per value."""
+    other = ROLE_CODE[Role.OTHER]
+    coded = categories(column)
+    if coded is not None:
+        codes, names = coded
+        table = np.array([ROLE_CODE[roles[name]] if name in roles else other for name in names]
+                         or [other], dtype=np.int8)
+        return np.take(table, codes)
+    role = np.full(len(column), other, dtype=np.int8)
+    for value, kind in roles.items():
+        np.copyto(role, np.int8(ROLE_CODE[kind]), where=is_one_of(column, value))
+    return role
 
 
 def _fallback(
@@ -401,7 +433,8 @@ def _fallback(
     # Returns that already hold an uncancelled credit of a kind by reference are not candidates.
     held = np.zeros((2, n), dtype=bool)
     referenced = (ret != NO) & ~cancelled
-    held[is_bonus[referenced].astype(int), ret[referenced]] = True
+    held[0, ret[referenced & ~is_bonus]] = True
+    held[1, ret[referenced & is_bonus]] = True
     want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
 
     taken = pa.array(pool)
