@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.io.keys import KeyTable, Texts, equal_pairs, hash64, lookup, small_codes
+from toolkit.io.keys import KeyTable, Texts, _DirectIndex, equal_pairs, hash64, lookup, small_codes
 
 # Short ids, ids sharing long prefixes, unicode, empty text, and the odd long note.
 _text = st.one_of(
@@ -48,10 +48,14 @@ _edits = st.lists(st.tuples(st.integers(0, 59), st.integers(0, 9), st.sampled_fr
 
 
 @settings(max_examples=200, deadline=None)
-@given(_digit_ids, _edits, st.sampled_from(["R", "#R-", ""]), st.booleans(), st.integers(0, 3))
-def test_ids_of_digits_are_coded_exactly(numbers, edits, prefix, padded, how):
+@given(_digit_ids, _edits, st.sampled_from(["R", "#R-", ""]), st.booleans(), st.booleans(),
+       st.integers(0, 3))
+def test_ids_of_digits_are_coded_exactly(numbers, edits, prefix, padded, numbered, how):
     """Ids made of a prefix and digits are looked up by exact integer codes (no hashing); a
-    probe differing in any byte, in length or in a byte no id has there finds nothing."""
+    probe differing in any byte, in length or in a byte no id has there finds nothing.
+    Numbered ids (a run of consecutive numbers) fill their codes densely: one array slot each."""
+    if numbered:
+        numbers = list(range(numbers[0] % 90_000, numbers[0] % 90_000 + len(numbers)))
     keys = [prefix + (f"{k:05d}" if padded else str(k)) for k in numbers]
     values = list(keys)
     for i, at, piece in edits:
@@ -61,6 +65,8 @@ def test_ids_of_digits_are_coded_exactly(numbers, edits, prefix, padded, how):
         values.append(key + piece)
     table = KeyTable(_arrow(keys, how))
     assert table.digits is not None
+    if numbered and padded:
+        assert isinstance(table.table, _DirectIndex)
     position = {k: i for i, k in enumerate(keys)}
     assert table.find(_arrow(values, how)).tolist() == [position.get(v, -1) for v in values]
     rows = np.arange(0, len(values), 3)

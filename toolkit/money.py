@@ -89,6 +89,8 @@ def round_half_up(numerator: int, denominator: int) -> int:
 def round_half_up_array(numerator: np.ndarray, denominator: int) -> np.ndarray:
     """Vectorized :func:`round_half_up` over an ``int64`` array and one positive denominator."""
     numerator = np.asarray(numerator, dtype=np.int64)
+    if denominator == 1:  # whole already (e.g. 100 % of an amount)
+        return numerator.copy()
     magnitude = (2 * np.abs(numerator) + denominator) // (2 * denominator)
     return np.where(numerator >= 0, magnitude, -magnitude).astype(np.int64)
 

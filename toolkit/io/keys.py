@@ -19,6 +19,7 @@ It must never decide what a key means (trimming, case): callers pass the text to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -263,7 +264,9 @@ class KeyTable:
         self.dense = None
         if self.digits is not None:
             codes, _ = self.digits.codes(self.texts)
-            self.table = _HashIndex(codes)
+            self.table = (_DirectIndex(codes, self.digits.size)
+                          if self.digits.size <= _DirectIndex.MOST_SLOTS_PER_KEY * len(codes)
+                          else _HashIndex(codes))
         else:
             width = self.texts.max_words()
             if width <= self.DENSE_WORDS:
@@ -336,6 +339,25 @@ class _HashIndex:
         return self._table.lookup(np.ascontiguousarray(values).view(np.uint64))
 
 
+class _DirectIndex:
+    """Distinct integer codes in ``0 .. size - 1`` and their positions, as one array indexed by
+    code: for codes that fill their range densely (numbered ids), a lookup is one gather."""
+
+    #: The array may be this many times larger than the keys (``int32``: 64 bytes per key).
+    MOST_SLOTS_PER_KEY = 16
+
+    def __init__(self, codes: np.ndarray, size: int) -> None:
+        kind = np.int32 if len(codes) < 2**31 else np.int64
+        self._slots = np.full(size, -1, dtype=kind)
+        positions = np.arange(len(codes), dtype=kind)
+        self._slots[codes] = positions
+        self.unique = bool((self._slots[codes] == positions).all())
+
+    def find(self, codes: np.ndarray) -> np.ndarray:
+        """Position of each code (``-1`` when absent)."""
+        return self._slots[codes].astype(np.int64)
+
+
 class _Digits:
     """Exact integer codes of short texts, fitted to a set of keys.
 
@@ -356,6 +378,8 @@ class _Digits:
         self.steps = steps
         self.length_rank = length_rank
         self.dtype = dtype
+        #: How many codes there are: every code is below it.
+        self.size = (int(length_rank.max()) + 1) * math.prod(step.radix for step in steps)
 
     @classmethod
     def fit(cls, keys: Texts) -> _Digits | None:
