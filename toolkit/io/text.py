@@ -129,8 +129,9 @@ def join_groups(values: pa.Array, owner: np.ndarray, separator: str = "|"
         return owner, pa.array([], type=pa.string())
     start = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     offsets = pa.array(np.r_[start, len(owner)].astype(np.int32))
-    lists = pa.ListArray.from_arrays(offsets, _flat(values))
-    return owner[start], pc.binary_join(lists, separator)
+    values = _flat(values)
+    lists = pa.ListArray.from_arrays(offsets, values)
+    return owner[start], pc.binary_join(lists, pa.scalar(separator, type=values.type))
 
 
 def decode(codes: np.ndarray, names: list[str]) -> pa.Array:

@@ -183,7 +183,7 @@ class _Groups:
             owners, texts = join_groups(ids.take(pa.array(li[mask][in_multi])), rr[in_multi])
             where = np.zeros(self.n, dtype=bool)
             where[owners] = True
-            out = pc.replace_with_mask(out, pa.array(where), texts)
+            out = pc.replace_with_mask(out, pa.array(where), texts.cast(out.type))
         return out
 
 
@@ -207,16 +207,19 @@ def classify(
     n = len(returns)
     tol = settings.amount_tolerance
     cred = np.flatnonzero(links.credited)
-    li = cred[order_by(links.ret[cred], links.created_us[cred])]
-    r = links.ret[li]
-    g = _Groups(r, n)
-
+    cred_ret = links.ret[cred]
     # Wallet emails compared as text pair by pair (cheaper than hashing every email into codes),
-    # by arrow on the other core while the checks that do not need them run.
+    # in ledger order, by arrow on the other core while the credits are sorted and the checks
+    # that do not need them run.
     pool = ThreadPoolExecutor(max_workers=1)
-    wallets_job = pool.submit(_other_wallet, ledger["email_key"], returns["email_key"], li, r)
+    wallets_job = pool.submit(_other_wallet, ledger["email_key"], returns["email_key"], cred,
+                              cred_ret)
     transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
+    order = order_by(cred_ret, links.created_us[cred])
+    li = cred[order]
+    r = cred_ret[order]
+    g = _Groups(r, n)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
     refund = ~bonus
@@ -283,7 +286,7 @@ def classify(
         (BreakReason.WRONG_WALLET, None, True),
         (BreakReason.LATE_CREDIT, g.first_where(late), True),
     ):
-        owners, at = firsts if firsts is not None else g.first_where(wallets_job.result())
+        owners, at = firsts if firsts is not None else g.first_where(wallets_job.result()[order])
         expecting = expects[owners]
         hit, at = owners[expecting], at[expecting]
         kind_expected = np.where(bonus[at], exp.expected_bonus[hit], exp.expected_credit[hit])
@@ -336,7 +339,7 @@ def classify(
         outcome=_coded(outcome, outcomes),
         link=_coded(link_kind, [Link.FALLBACK, Link.REFERENCE, Link.NONE]),
         issued_credit=issued[0], issued_bonus=issued[1], pending=pending,
-        ids=(g, arrow_text(ledger["transaction_id"]), li, refund, bonus),
+        ids=(g, arrow_of(ledger["transaction_id"]), li, refund, bonus),
     )
     return frames, state
 

@@ -443,8 +443,8 @@ def _fallback(
     wanted = np.flatnonzero(want[0] | want[1])
     ret_email = np.full(n, NO, dtype=np.int64)
     ret_email[wanted], row_email = encode(
-        arrow_text(returns["email_key"]).take(pa.array(wanted)),
-        arrow_text(ledger["email_key"]).take(taken))
+        arrow_of(returns["email_key"]).take(pa.array(wanted)),
+        arrow_of(ledger["email_key"]).take(taken))
     rows = pd.DataFrame({
         "p": np.arange(len(pool)),
         "email": row_email, "ccy": ccy[pool],
@@ -505,7 +505,7 @@ def _fallback(
 def _note_words(ledger: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The words of the ``note`` of each of ``rows`` (split on spaces and punctuation, a leading
     ``#`` and a trailing ``.`` dropped), in reading order, with the position in ``rows`` owning each."""
-    notes = arrow_text(ledger["note"]).take(pa.array(rows)).to_pylist() if len(rows) else []
+    notes = arrow_of(ledger["note"]).take(pa.array(rows)).to_pylist() if len(rows) else []
     words = [(i, w.lstrip("#").rstrip(".")) for i, note in enumerate(notes)
              for w in _TOKEN.findall(str(note))]
     return np.array([i for i, _ in words], dtype=np.int64), [w for _, w in words]
