@@ -299,11 +299,13 @@ def test_a_frame_and_a_file_together_read_as_one_export(tmp_path):
 def test_columns_an_export_lacks_are_empty_and_independent(tmp_path):
     path = _write(tmp_path / "ledger.csv", LEDGER_HEADER + "\n" + "\n".join(_ledger_lines(3)))
     frame = read_ledger(path).frame
-    for column in ("note", "issuer", "idempotency_key"):
+    for column in ("note", "idempotency_key"):
         assert list(frame[column]) == ["", "", ""] and frame[column].dtype == "str"
-    # An enumeration is a category column, one empty category when the export lacks it.
-    assert list(frame["end_reason"]) == ["", "", ""]
-    assert list(frame["end_reason"].cat.categories) == [""]
+    # Enumerations and issuers are category columns, one empty category when the export
+    # lacks them.
+    for column in ("end_reason", "issuer"):
+        assert list(frame[column]) == ["", "", ""]
+        assert list(frame[column].cat.categories) == [""]
     frame.loc[0, "note"] = "goodwill"
     assert list(frame["issuer"]) == ["", "", ""] and frame.at[0, "note"] == "goodwill"
 

@@ -99,6 +99,8 @@ class _Spec:
     money: tuple[str, ...]
     timestamps: tuple[str, ...]
     enums: dict[str, _Enum] = field(default_factory=dict)
+    #: Free text with few distinct values (issuers): kept as a ``category`` column, unchecked.
+    few: tuple[str, ...] = ()
     has_currency: bool = True
     #: Cross-column rules run on the typed frame; they add problems to the same single report.
     checks: tuple[Any, ...] = ()
@@ -148,6 +150,7 @@ _LEDGER = _Spec(
         "credit_kind": _enum(CreditKind, allow_empty=True),
         "end_reason": _enum(EndReason, upper=True, allow_empty=True),
     },
+    few=("issuer", "issuer_id"),
     checks=(lambda f, l, p: _check_ledger(f, l, p),),
 )
 
@@ -188,8 +191,8 @@ class InputTable:
     frame: typed rows in file order (files in the order given), exact duplicates collapsed.
         Money columns are ``int64`` minor units (``<NA>``-free where required; optional money
         columns are nullable ``Int64``); timestamps are ``datetime64[us, UTC]``; enumerations,
-        currency codes and ``kind`` are ``category`` columns of ``str`` values (a small code
-        per row); other text is ``str``.
+        currency codes, issuers and ``kind`` are ``category`` columns of ``str`` values (a
+        small code per row); other text is ``str``.
         ``_file`` and ``_line`` say where each row came from (line as a spreadsheet numbers it).
     files: what was read, in order.
     duplicates_collapsed: rows dropped because they repeated another row exactly.
@@ -739,7 +742,7 @@ def _read_csv_text(
     if len(set(headers)) != len(headers):
         problems.append(InputProblem(label, "", "a header appears twice"))
         return None, missing
-    coded = set(spec.enums) | ({"currency"} if spec.has_currency else set())
+    coded = set(spec.enums) | set(spec.few) | ({"currency"} if spec.has_currency else set())
     convert = pacsv.ConvertOptions(
         column_types={h: _CODED if name in coded else pa.string() for h, name in rename.items()},
         include_columns=list(rename), strings_can_be_null=False,
@@ -1002,6 +1005,8 @@ def _type_columns(
             _enumerate, raw.pop(col), enum,
             CreditIssueStage.RESOLVED.value if col == "credit_issue_stage" else None)
             for col, enum in spec.enums.items()}
+        few_jobs = {col: pool.submit(lambda c: _Coded.of(c).categorical(), raw.pop(col))
+                    for col in spec.few}
         text_jobs = {col: pool.submit(text.joined, col) for col in list(raw)}
 
         for col in spec.nonempty:
@@ -1009,6 +1014,7 @@ def _type_columns(
                 _add_rows(problems, labels, text, empty[col], col,
                           "empty value in a required column")
         out: dict[str, Any] = {col: job.result() for col, job in text_jobs.items()}
+        out.update({col: job.result() for col, job in few_jobs.items()})
         for col, enum in spec.enums.items():
             found = enum_jobs[col].result()
             if found.bad is not None:
