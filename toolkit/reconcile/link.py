@@ -50,6 +50,7 @@ ROLES: tuple[Role, ...] = tuple(Role)
 LINKS: tuple[Link, ...] = (Link.NONE, Link.REFERENCE, Link.FALLBACK)
 ROLE_CODE: dict[Role, int] = {r: i for i, r in enumerate(ROLES)}
 LINK_CODE: dict[Link, int] = {k: i for i, k in enumerate(LINKS)}
+assert LINK_CODE[Link.NONE] == 0 and LINK_CODE[Link.REFERENCE] == 1  # (a mask is a link code)
 #: ``Expectations.ccy`` and ``Links.ccy`` hold an index into this tuple.
 CURRENCIES: tuple[str, ...] = tuple(CURRENCY_EXPONENTS)
 _US_PER_HOUR = 3_600_000_000
@@ -237,14 +238,16 @@ def link(
     """
     m = len(ledger)
     # Two independent halves on the two cores: the references looked up among the return ids,
-    # and the ledger's own masks. Both are array kernels that release the GIL.
+    # and the ledger's own masks; then the roles beside the links. All are array kernels that
+    # release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
         refs_job = pool.submit(_references, returns["return_key"], ledger["reference"], m)
         type_ = ledger["type"]
         add = is_one_of(ledger["operation_type"], OperationType.ADD)
-        amount = ledger["amount"].to_numpy(dtype=np.int64)
-        signed = amount.copy()
-        np.negative(signed, out=signed, where=~add)
+        sign = add.view(np.int8) * np.int8(2)
+        sign -= 1
+        signed = ledger["amount"].to_numpy(dtype=np.int64) * sign  # (cheaper than a where)
+        del sign
         is_start = is_one_of(type_, LedgerType.WALLET_ACTION_START)
         is_issue = is_start & add
         is_bonus = is_issue & is_one_of(ledger["kind"], CreditKind.BONUS_CREDIT)
@@ -262,16 +265,37 @@ def link(
         claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
         ccy = currency_codes(ledger["currency"])
         has_ref, target, keys = refs_job.result()
-        role = _roles(type_, end_reason, is_issue, is_bonus, has_ref, postco, is_end, is_void)
+        roles_job = pool.submit(_roles, type_, end_reason, is_issue, is_bonus, has_ref, postco,
+                                is_end, is_void)
+        links = _linked(returns, ledger, exp, settings, is_issue, is_bonus, cancelled, has_ref,
+                        target, keys, postco, created, ccy, claw_rows)
+        role = roles_job.result()
+    return Links(role, is_issue, is_bonus, cancelled, signed, created, *links, ccy)
 
-    ret = np.where(is_issue & has_ref, target, NO)
+
+def _linked(
+    returns: pd.DataFrame, ledger: pd.DataFrame,
+    exp: Expectations | Callable[[], Expectations], settings: ReconcileSettings,
+    is_issue: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray, has_ref: np.ndarray,
+    target: np.ndarray, keys: KeyTable, postco: np.ndarray, created: np.ndarray,
+    ccy: np.ndarray, claw_rows: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The return of each row (reference, then fallback, then clawbacks), how it was linked,
+    and which issue rows are orphans or ambiguous: ``(ret, link, orphan, ambiguous,
+    clawback)`` as in :class:`Links`."""
+    m = len(ledger)
+    # Issue rows keep the return their reference names (``target`` is ``NO`` where none):
+    # ``(target + 1) * is_issue - 1``, several times cheaper than a ``where`` over int64.
+    ret = target + 1
+    ret *= is_issue
+    ret -= 1
     claw_found = target[claw_rows]
     # Clawback notes are looked up in the same table of return ids.
     owner, words = _note_words(ledger, claw_rows)
     word_hit = keys.find(pa.array(words, type=pa.string()))
-    link_kind = np.full(m, LINK_CODE[Link.NONE], dtype=np.int8)
-    link_kind[is_issue & (ret != NO)] = LINK_CODE[Link.REFERENCE]
-    orphan = is_issue & ~cancelled & has_ref & (ret == NO)
+    referenced = ret != NO
+    link_kind = referenced.astype(np.int8)  # LINKS: 0 none, 1 reference
+    orphan = is_issue & ~cancelled & has_ref & ~referenced
 
     ambiguous = np.zeros(m, dtype=bool)
     pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
@@ -291,9 +315,7 @@ def link(
         clawback[claw_rows] = named != NO
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
-
-    return Links(role, is_issue, is_bonus, cancelled, signed, created, ret,
-                 link_kind, orphan, ambiguous, clawback, ccy)
+    return ret, link_kind, orphan, ambiguous, clawback
 
 
 def _references(
