@@ -150,6 +150,10 @@ class _Groups:
         sel, rr, start = self._masked(mask)
         return rr[start], sel[start]
 
+    def first_of(self, returns: np.ndarray) -> np.ndarray:
+        """The sorted position of the earliest credit of each of ``returns`` (all have one)."""
+        return self.starts[np.searchsorted(self.owners, returns)]
+
     @staticmethod
     def value(at: np.ndarray, values: np.ndarray) -> np.ndarray:
         """``values`` at sorted positions ``at`` (``NO`` where ``at`` is ``NO``)."""
@@ -165,11 +169,8 @@ class _Groups:
         """Per return, the sum of ``values`` over its masked credits (exact integers)."""
         out = np.zeros(self.n, dtype=np.int64)
         if len(self.starts):
-            out[self.owners] = np.add.reduceat(np.where(mask, values, 0), self.starts)
+            out[self.owners] = np.add.reduceat(values * mask, self.starts)
         return out
-
-    def count(self, mask: np.ndarray) -> np.ndarray:
-        return self.total(np.ones(len(self.r), dtype=np.int64), mask)
 
     def join(self, ids: pa.Array, li: np.ndarray, mask: np.ndarray) -> pa.Array:
         """``|``-joined ids (``ids[li]``) per return, in credit order, as arrow text."""
@@ -224,7 +225,11 @@ def classify(
     bonus = links.is_bonus[li]
     refund = ~bonus
     same = links.ccy[li] == exp.ccy[r]
-    late = (exp.due_us[r] != NO) & (links.created_us[li] > exp.due_us[r])
+    all_same = bool(same.all())  # the usual case: no credit in another currency
+    due = exp.due_us[r]
+    late = links.created_us[li] > due
+    late &= due != NO
+    del due
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
@@ -235,7 +240,7 @@ def classify(
         out = []
         scope = expects & (expected > 0)
         first_at, second_at = g.first_second_at(kind_mask)
-        same_total = g.total(amount, kind_mask & same)
+        same_total = g.total(amount, kind_mask if all_same else kind_mask & same)
         none = scope & (first_at == NO)
         hit = np.flatnonzero(none & overdue)
         out.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
@@ -243,7 +248,11 @@ def classify(
         hit = np.flatnonzero(scope & (second_at != NO))
         out.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
                                same_total[hit], same_total[hit] - expected[hit]))
-        owners, at = g.first_where(kind_mask & same)
+        if all_same:  # each return's first credit of the kind is its first in its currency
+            owners = np.flatnonzero(first_at != NO)
+            at = first_at[owners]
+        else:
+            owners, at = g.first_where(kind_mask & same)
         amounts = amount[at]
         off = scope[owners] & (np.abs(amounts - expected[owners]) > tol)
         hit, at, amounts = owners[off], at[off], amounts[off]
@@ -297,13 +306,12 @@ def classify(
         frames.append(break_frame(reason, hit, li[at], kind_expected, act, None))
 
     # Rule 2: credit on a return that does not expect any.
-    any_at = np.full(n, NO, dtype=np.int64)
-    any_at[g.owners] = g.starts
+    has_credit = np.zeros(n, dtype=bool)
+    has_credit[g.owners] = True
     any_same_total = issued[0] + issued[1]
     any_other = np.zeros(n, dtype=bool)
     any_other[other_ccy[0]] = True
-    first_any = g.value(any_at, li)
-    stray = ~expects & ~exp.zero_credit & (any_at != NO)
+    stray = ~expects & ~exp.zero_credit & has_credit
     status = returns["status"]
     rejected = is_one_of(status, ReturnStatus.REJECTED, ReturnStatus.ARCHIVED)
     non_credit = is_one_of(status, ReturnStatus.RESOLVED) & is_one_of(
@@ -311,14 +319,14 @@ def classify(
     clawed = _clawbacks(ledger, links, exp)
     outstanding = any_same_total - clawed
     hit = np.flatnonzero(stray & rejected & ((outstanding > tol) | any_other))
-    frames.append(break_frame(BreakReason.UNREVERSED_CREDIT, hit, first_any[hit],
+    frames.append(break_frame(BreakReason.UNREVERSED_CREDIT, hit, li[g.first_of(hit)],
                               np.zeros(len(hit)), outstanding[hit], outstanding[hit]))
     for reason, mask in (
         (BreakReason.CREDIT_ON_NON_CREDIT_RETURN, stray & ~rejected & non_credit),
         (BreakReason.PREMATURE_CREDIT, stray & ~rejected & ~non_credit),
     ):
         hit = np.flatnonzero(mask)
-        frames.append(break_frame(reason, hit, first_any[hit], np.zeros(len(hit)),
+        frames.append(break_frame(reason, hit, li[g.first_of(hit)], np.zeros(len(hit)),
                                   any_same_total[hit], any_same_total[hit]))
 
     frames.extend(transaction_job.result())
@@ -333,8 +341,8 @@ def classify(
     # Codes into small dictionaries: a million texts are made only when written.
     outcomes = [Outcome.BREAK, Outcome.PENDING, Outcome.MATCHED_BY_FALLBACK, Outcome.MATCHED,
                 Outcome.NOT_APPLICABLE]
-    outcome = np.select([broken, pending, any_fallback, expects], [0, 1, 2, 3], default=4)
-    link_kind = np.select([any_fallback, any_at != NO], [0, 1], default=2)
+    outcome = _first_true([broken, pending, any_fallback, expects])
+    link_kind = _first_true([any_fallback, has_credit])
     state = ReturnState(
         outcome=_coded(outcome, outcomes),
         link=_coded(link_kind, [Link.FALLBACK, Link.REFERENCE, Link.NONE]),
@@ -354,6 +362,15 @@ def _other_wallet(
     if isinstance(differ, pa.ChunkedArray):
         differ = differ.combine_chunks()
     return differ.to_numpy(zero_copy_only=False)
+
+
+def _first_true(masks: list[np.ndarray]) -> np.ndarray:
+    """Per row, the index of the first mask that holds there (``len(masks)`` when none):
+    ``np.select`` on one-byte codes."""
+    out = np.full(len(masks[0]), len(masks), dtype=np.int8)
+    for code in range(len(masks) - 1, -1, -1):
+        out = np.where(masks[code], np.int8(code), out)
+    return out
 
 
 def _coded(codes: np.ndarray, names: list) -> pa.DictionaryArray:
