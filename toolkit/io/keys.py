@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "KeyTable", "Texts", "arrow_of", "categories", "equal_pairs", "hash64", "lookup", "small_codes",
+    "spread",
 ]
 
 _U64 = np.uint64
@@ -161,6 +162,19 @@ def categories(values: object) -> tuple[np.ndarray, list[str]] | None:
     if len(codes) and int(codes.min()) < 0:
         return None
     return codes, [str(c) for c in values.cat.categories]
+
+
+def spread(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[codes]`` for small integer ``codes`` (a category column's): taken by arrow, which
+    reads one- and two-byte indices as they are, where numpy first widens every code to 64 bits.
+    The result is read-only (arrow's memory).
+
+    >>> spread(np.array([7, 9], dtype=np.int16), np.array([1, 0, 1], dtype=np.int8)).tolist()
+    [9, 7, 9]
+    """
+    if not len(codes):
+        return np.zeros(0, dtype=table.dtype)
+    return pa.array(table).take(pa.array(codes)).to_numpy(zero_copy_only=False)
 
 
 def arrow_of(values: object) -> pa.Array | pa.ChunkedArray:

@@ -33,7 +33,7 @@ from toolkit.contract import (
     ReturnStatus,
     Role,
 )
-from toolkit.io.keys import KeyTable, Texts, arrow_of, categories, lookup, small_codes
+from toolkit.io.keys import KeyTable, Texts, arrow_of, categories, lookup, small_codes, spread
 from toolkit.io.text import arrow_text, encode
 from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
@@ -128,7 +128,7 @@ def epoch_us(stamps: pd.Series) -> np.ndarray:
     values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64)
     nat = np.iinfo(np.int64).min
     if len(values) and int(values.min()) == nat:
-        return np.where(values == nat, NO, values)
+        return values + (values == nat) * (NO - nat)  # (a where, by arithmetic)
     values = values.view()
     values.flags.writeable = False
     return values
@@ -142,7 +142,7 @@ def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
         codes, names = coded
         wanted = np.flatnonzero(np.isin(np.array(names, dtype=object), [str(v) for v in values]))
         if len(wanted) > 4:
-            return np.take(np.isin(np.arange(len(names)), wanted), codes)
+            return spread(np.isin(np.arange(len(names)), wanted), codes)
         # A compare per row and value: SIMD on the small codes, cheaper than a lookup per row
         # (values as Python ints, so the codes are not widened first).
         mask = np.zeros(len(codes), dtype=bool)
@@ -174,7 +174,7 @@ def currency_codes(column: pd.Series | pa.Array) -> np.ndarray:
         table = currency_codes(pa.array(names, type=pa.string()))
         if not len(names):
             return np.zeros(len(per_name), dtype=np.int16)
-        return np.take(table.astype(np.int16 if table.max() < 2**15 else np.int64), per_name)
+        return spread(table.astype(np.int16 if table.max() < 2**15 else np.int64), per_name)
     codes = small_codes(arrow_of(column), CURRENCIES)
     if (codes < 0).any():
         unknown = np.flatnonzero(codes < 0)
@@ -202,20 +202,28 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
     expects = credit_resolution & reached & (base > 0)
     zero_credit = credit_resolution & reached & (base == 0)
 
-    release = np.where(early, epoch_us(returns["reviewed_at"]), epoch_us(returns["resolved_at"]))
-    release = np.where(expects, release, NO)
+    # Masked values by arithmetic (``x * mask``; ``(x + 1) * mask - 1`` for "else NO"), several
+    # times cheaper than ``where`` over a million int64 values.
+    resolved_at = epoch_us(returns["resolved_at"])
+    stamp = np.where(early, epoch_us(returns["reviewed_at"]), resolved_at) if early.any() \
+        else resolved_at
+    release = stamp + 1
+    release *= expects
+    release -= 1
     window = settings.issue_window_hours * _US_PER_HOUR
-    due = np.where(expects, release + window, NO)
+    due = release + (window + 1)
+    due *= expects
+    due -= 1
 
     ccy = currency_codes(returns["currency"])
     minimums = np.array([settings.bonus_min_minor(c) for c in CURRENCIES]
                         + [0] * max(int(ccy.max(initial=0)) + 1 - len(CURRENCIES), 0),
                         dtype=np.int64)
     bonus_amount = returns["bonus_credit_amount"].to_numpy(dtype=np.int64)
-    expected_credit = np.where(expects, scale_minor_array(base, settings.credit_pct), 0)
-    bonus = np.where(bonus_amount >= minimums[ccy],
-                     scale_minor_array(bonus_amount, settings.bonus_pct), 0)
-    expected_bonus = np.where(expects, bonus, 0)
+    expected_credit = scale_minor_array(base, settings.credit_pct)
+    expected_credit *= expects
+    expected_bonus = scale_minor_array(bonus_amount, settings.bonus_pct)
+    expected_bonus *= (bonus_amount >= np.take(minimums, ccy)) & expects
     return Expectations(expects, zero_credit, release, due, expected_credit, expected_bonus, ccy)
 
 
@@ -438,7 +446,7 @@ def _by_value(column: pd.Series, roles: dict[str, Role]) -> np.ndarray:
         codes, names = coded
         table = np.array([ROLE_CODE[roles[name]] if name in roles else other for name in names]
                          or [other], dtype=np.int8)
-        return np.take(table, codes)
+        return spread(table, codes).copy()  # (written into)
     role = np.full(len(column), other, dtype=np.int8)
     for value, kind in roles.items():
         np.copyto(role, np.int8(ROLE_CODE[kind]), where=is_one_of(column, value))
@@ -457,9 +465,10 @@ def _fallback(
     n = len(returns)
     # Returns that already hold an uncancelled credit of a kind by reference are not candidates.
     held = np.zeros((2, n), dtype=bool)
-    referenced = (ret != NO) & ~cancelled
-    held[0, ret[referenced & ~is_bonus]] = True
-    held[1, ret[referenced & is_bonus]] = True
+    referenced = np.flatnonzero((ret != NO) & ~cancelled)
+    held_ret, held_bonus = ret[referenced], is_bonus[referenced]
+    held[0, held_ret[~held_bonus]] = True
+    held[1, held_ret[held_bonus]] = True
     want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
 
     taken = pa.array(pool)
