@@ -160,9 +160,12 @@ def test_texts_of_one_length_read_like_any_other(width, count, how, data):
                 max_size=40),
        st.integers(0, 3))
 def test_order_by_is_a_lexsort_by_major_minor_then_position(pairs, scale):
-    from toolkit.reconcile.link import order_by
+    from toolkit.reconcile.link import order_by, order_in_small_groups
 
     major = np.array([p[0] * 10**scale for p in pairs], dtype=np.int64)
     minor = np.array([p[1] for p in pairs], dtype=np.int64)
     expected = np.lexsort((np.arange(len(pairs)), minor, major))
     assert order_by(major, minor).tolist() == expected.tolist()
+    order, sorted_major = order_in_small_groups(major, minor)
+    assert order.tolist() == expected.tolist()
+    assert sorted_major.tolist() == major[expected].tolist()

@@ -30,7 +30,14 @@ from toolkit.contract import (
 )
 from toolkit.io.keys import arrow_of, lookup
 from toolkit.io.text import arrow_text, join_groups
-from toolkit.reconcile.link import LINK_CODE, NO, Expectations, Links, is_one_of, order_by
+from toolkit.reconcile.link import (
+    LINK_CODE,
+    NO,
+    Expectations,
+    Links,
+    is_one_of,
+    order_in_small_groups,
+)
 from toolkit.settings import ReconcileSettings
 
 __all__ = ["BREAK_FRAME_COLUMNS", "ReturnState", "break_frame", "classify"]
@@ -217,9 +224,8 @@ def classify(
                               cred_ret)
     transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
-    order = order_by(cred_ret, links.created_us[cred])
+    order, r = order_in_small_groups(cred_ret, links.created_us[cred])
     li = cred[order]
-    r = cred_ret[order]
     g = _Groups(r, n)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     bonus = links.is_bonus[li]
