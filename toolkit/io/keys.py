@@ -95,7 +95,10 @@ class Texts:
         tail_from = max(len(data) - 8, 0)
         padded = np.zeros(len(data) - tail_from + 16, dtype=np.uint8)
         padded[:len(data) - tail_from] = data[tail_from:]
-        length = offsets[1:] - offsets[:-1]
+        # Lengths in 32 bits where they fit (half the memory of the offsets' 64).
+        length = np.subtract(offsets[1:], offsets[:-1],
+                             dtype=np.int32 if offsets[-1] - offsets[0] < 2**31 else np.int64,
+                             casting="unsafe") if n else np.zeros(0, dtype=np.int32)
         width = int(length[0]) if n and int(length.min()) == int(length.max()) else -1
         return cls(offsets[:-1], length, _word_view(data), _word_view(padded), tail_from, width,
                    data, arr)
@@ -298,18 +301,20 @@ class KeyTable:
         return len(self.texts)
 
     def find(self, values: object, rows: np.ndarray | None = None) -> np.ndarray:
-        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact."""
+        """Position of each value (of ``rows``) among the keys, ``-1`` when absent; exact
+        (``int32`` or ``int64``)."""
         tv = Texts.of(values)
         rows = np.arange(len(tv)) if rows is None else np.asarray(rows, dtype=np.int64)
-        out = np.full(len(rows), -1, dtype=np.int64)
         if not len(rows) or not len(self):
-            return out
+            return np.full(len(rows), -1, dtype=np.int64)
         if not self.exact:
             return _exact_index_in(values, self.source, rows)
         if self.digits is not None:
             codes, valid = self.digits.codes(tv, rows)
-            out[valid] = self.table.find(codes[valid])
-            return out
+            found = self.table.find(codes)  # (texts without a code looked up as code 0)
+            if not valid.all():
+                found[~valid] = -1
+            return found
         length = tv.length[rows]
         probe_words = None
         if self.dense is not None and tv.max_words(rows) <= len(self.dense):
@@ -320,6 +325,7 @@ class KeyTable:
         else:
             hashes = hash64(tv, rows)
         found = self.table.find(hashes)
+        out = np.full(len(rows), -1, dtype=np.int64)
         hit = np.flatnonzero(found >= 0)
         key = found[hit]
         if self.dense is None:
@@ -343,14 +349,14 @@ class _HashIndex:
     def __init__(self, values: np.ndarray) -> None:
         from pandas._libs import hashtable
 
-        values = np.ascontiguousarray(values).view(np.uint64)
+        values = np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
         self._table = hashtable.UInt64HashTable(max(len(values), 1))
         self._table.map_locations(values)
         self.unique = len(self._table) == len(values)
 
     def find(self, values: np.ndarray) -> np.ndarray:
         """Position of each value (``-1`` when absent)."""
-        return self._table.lookup(np.ascontiguousarray(values).view(np.uint64))
+        return self._table.lookup(np.ascontiguousarray(values, dtype=np.int64).view(np.uint64))
 
 
 class _DirectIndex:
@@ -369,7 +375,7 @@ class _DirectIndex:
 
     def find(self, codes: np.ndarray) -> np.ndarray:
         """Position of each code (``-1`` when absent)."""
-        return self._slots[codes].astype(np.int64)
+        return self._slots[codes]
 
 
 class _Digits:
@@ -416,7 +422,8 @@ class _Digits:
 
     def codes(self, texts: Texts, rows: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-        """The code of each text (of ``rows``) and whether it has one (could equal a key)."""
+        """The code of each text (of ``rows``) and whether it has one (could equal a key);
+        texts without one get code 0."""
         length = texts.length if rows is None else texts.length[rows]
         lengths = np.full(max(int(length.max(initial=0)), self.width) + 1, -1, dtype=self.dtype)
         lengths[:self.width + 1] = self.length_rank
@@ -430,9 +437,11 @@ class _Digits:
         scratch = (np.empty(len(code), dtype=np.uint8), np.empty(len(code), dtype=bool))
         for (_, column), step in zip(_byte_columns(texts, some, self.width), self.steps):
             step.add(code, bad, column, scratch)
+        if bad.any():
+            code[bad] = 0  # (what its digits made of it may be any number)
         if len(code) == len(length):
-            return code.astype(np.int64, copy=False), ~bad
-        out = np.zeros(len(length), dtype=np.int64)
+            return code, ~bad
+        out = np.zeros(len(length), dtype=code.dtype)
         out[valid] = code
         valid[valid] = ~bad
         return out, valid

@@ -292,12 +292,13 @@ def _linked(
     and which issue rows are orphans or ambiguous: ``(ret, link, orphan, ambiguous,
     clawback)`` as in :class:`Links`."""
     m = len(ledger)
+    claw_found = target[claw_rows]
     # Issue rows keep the return their reference names (``target`` is ``NO`` where none):
-    # ``(target + 1) * is_issue - 1``, several times cheaper than a ``where`` over int64.
-    ret = target + 1
+    # ``(target + 1) * is_issue - 1`` in place, several times cheaper than a ``where``.
+    ret = target
+    ret += 1
     ret *= is_issue
     ret -= 1
-    claw_found = target[claw_rows]
     # Clawback notes are looked up in the same table of return ids.
     owner, words = _note_words(ledger, claw_rows)
     word_hit = keys.find(pa.array(words, type=pa.string()))
