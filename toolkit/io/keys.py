@@ -280,7 +280,7 @@ class KeyTable:
         self.digits = _Digits.fit(self.texts)
         self.dense = None
         if self.digits is not None:
-            codes, _ = self.digits.codes(self.texts)
+            codes, _ = self.digits.codes(self.texts, keys=True)
             self.table = (_DirectIndex(codes, self.digits.size)
                           if self.digits.size <= _DirectIndex.MOST_SLOTS_PER_KEY * len(codes)
                           else _HashIndex(codes))
@@ -420,10 +420,11 @@ class _Digits:
         dtype = np.int32 if product < 1 << 31 else np.int64
         return cls(width, steps, _rank(present).astype(dtype), dtype)
 
-    def codes(self, texts: Texts, rows: np.ndarray | None = None
+    def codes(self, texts: Texts, rows: np.ndarray | None = None, *, keys: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
         """The code of each text (of ``rows``) and whether it has one (could equal a key);
-        texts without one get code 0."""
+        texts without one get code 0. ``keys``: the texts are the keys fitted, whose every byte
+        has a digit, so nothing is checked."""
         length = texts.length if rows is None else texts.length[rows]
         lengths = np.full(max(int(length.max(initial=0)), self.width) + 1, -1, dtype=self.dtype)
         lengths[:self.width + 1] = self.length_rank
@@ -436,7 +437,8 @@ class _Digits:
         bad = np.zeros(len(code), dtype=bool)
         scratch = (np.empty(len(code), dtype=np.uint8), np.empty(len(code), dtype=bool))
         for (_, column), step in zip(_byte_columns(texts, some, self.width), self.steps):
-            step.add(code, bad, column, scratch)
+            if not keys or step.radix > 1:
+                step.add(code, None if keys else bad, column, scratch)
         if bad.any():
             code[bad] = 0  # (what its digits made of it may be any number)
         if len(code) == len(length):
@@ -464,21 +466,23 @@ class _Digit:
         consecutive = int(values[-1]) - low + 1 == radix
         return cls(low, radix, None if consecutive else _rank(present))
 
-    def add(self, code: np.ndarray, bad: np.ndarray, column: np.ndarray,
+    def add(self, code: np.ndarray, bad: np.ndarray | None, column: np.ndarray,
             scratch: tuple[np.ndarray, np.ndarray]) -> None:
         """``code = code * radix + digit`` for each text's byte ``column``; ``bad`` marks the
-        texts whose byte no key has there."""
+        texts whose byte no key has there (``None``: not checked, every byte has a digit)."""
         digits, off = scratch
         if self.rank is None:
             np.subtract(column, np.uint8(self.low), out=digits)  # wraps below low: too big
-            np.greater_equal(digits, self.radix, out=off)
-            bad |= off
+            if bad is not None:
+                np.greater_equal(digits, self.radix, out=off)
+                bad |= off
             if self.radix > 1:
                 code *= self.radix
                 code += digits
             return
         digit = self.rank[column]
-        bad |= digit < 0
+        if bad is not None:
+            bad |= digit < 0
         code *= self.radix
         code += digit.astype(code.dtype, copy=False)
 
