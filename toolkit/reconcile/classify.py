@@ -70,7 +70,7 @@ class ReturnState:
         self.issued_credit = issued_credit
         self.issued_bonus = issued_bonus
         self.pending = pending
-        self._ids = ids  # (groups, transaction ids, credit rows, refund mask, bonus mask)
+        self._ids = ids  # (credit groups, transaction ids)
         self._joined: dict[str, pa.Array] = {}
 
     @property
@@ -83,8 +83,8 @@ class ReturnState:
 
     def _join(self, kind: str) -> pa.Array:
         if kind not in self._joined:
-            groups, tids, li, refund, bonus = self._ids
-            self._joined[kind] = groups.join(tids, li, refund if kind == "refund" else bonus)
+            groups, tids = self._ids
+            self._joined[kind] = groups.join(tids, 0 if kind == "refund" else 1)
         return self._joined[kind]
 
 
@@ -111,84 +111,105 @@ def break_frame(
 
 
 class _Groups:
-    """Credits sorted by (return, created_date, file order), with per-return reductions.
+    """Credits sorted by (return, kind, created_date, file order), with per-return reductions.
 
-    ``r`` is the return of each sorted credit; groups (one per return with credits) are
-    contiguous, so sums are segment sums and "the earliest" is a group's first masked credit.
+    A return's credits of one kind (refund 0, bonus 1) are one contiguous group, in time order,
+    so "the earliest credit of a kind" is a group's first and its duplicate the one after, and
+    sums are segment sums. Across both kinds, "the earliest" compares a return's two groups.
+
+    Attributes
+    ----------
+    r, kind, time, row: the return, kind, ``created_date`` and ledger row of each sorted credit.
+    starts, sizes, owner, group_kind: each group's first sorted position, size, return, kind.
     """
 
-    def __init__(self, r: np.ndarray, n: int) -> None:
-        self.r = r
-        self.n = n
-        self.starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else r[:0]
-        self.owners = r[self.starts]
+    def __init__(self, r: np.ndarray, kind: np.ndarray, time: np.ndarray, row: np.ndarray,
+                 n: int) -> None:
+        self.r, self.kind, self.time, self.row, self.n = r, kind, time, row, n
+        m = len(r)
+        new = np.ones(m, dtype=bool)
+        if m:
+            np.not_equal(r[1:], r[:-1], out=new[1:])
+            new[1:] |= kind[1:] != kind[:-1]
+        self.starts = np.flatnonzero(new)
+        self.sizes = np.diff(self.starts, append=m)
+        self.owner = r[self.starts]
+        self.group_kind = kind[self.starts]
 
-    def _masked(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sorted positions of the masked credits, their returns, and which of them is the
-        first masked credit of its return."""
-        sel = np.flatnonzero(mask)
-        rr = self.r[sel]
-        start = np.r_[True, rr[1:] != rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
-        return sel, rr, start
-
-    def first_at(self, mask: np.ndarray) -> np.ndarray:
-        """Per return, the sorted position of its earliest masked credit (``NO`` when none;
-        ``int32``, half the memory: positions are below 2**31)."""
-        out = np.full(self.n, NO, dtype=np.int32)
-        sel, rr, start = self._masked(mask)
-        out[rr[start]] = sel[start]
-        return out
-
-    def first_second_at(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per return, the sorted positions of its earliest and second-earliest masked credits
-        (``NO`` when none)."""
-        second = np.full(self.n, NO, dtype=np.int32)
-        sel, rr, start = self._masked(mask)
+    def first_second(self, kind: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per return, the sorted positions of its earliest and second-earliest credits of
+        ``kind`` (``NO`` when none; ``int32``: positions are below 2**31)."""
+        mine = self.group_kind == kind
+        starts, owner = self.starts[mine], self.owner[mine]
         first = np.full(self.n, NO, dtype=np.int32)
-        first[rr[start]] = sel[start]
-        if len(sel) > 1:
-            again = ~start & np.r_[True, start[:-1]]  # right after a group's first
-            second[rr[again]] = sel[again]
+        first[owner] = starts
+        second = np.full(self.n, NO, dtype=np.int32)
+        again = self.sizes[mine] > 1
+        second[owner[again]] = starts[again] + 1
         return first, second
 
+    def totals(self, values: np.ndarray, mask: np.ndarray | None) -> list[np.ndarray]:
+        """Per return and kind (refund, then bonus), the sum of ``values`` over its masked
+        credits (``None``: all of them; exact integers)."""
+        out = [np.zeros(self.n, dtype=np.int64) for _ in range(2)]
+        if len(self.starts):
+            sums = np.add.reduceat(values if mask is None else values * mask, self.starts)
+            for kind in (0, 1):
+                mine = self.group_kind == kind
+                out[kind][self.owner[mine]] = sums[mine]
+        return out
+
     def first_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The returns with a masked credit and the sorted position of the earliest one: for
-        masks true on few credits, without an array over every return."""
-        sel, rr, start = self._masked(mask)
-        return rr[start], sel[start]
+        """The returns with a masked credit and the sorted position of the earliest one by
+        (``created_date``, file order), either kind: for masks true on few credits, without an
+        array over every return."""
+        sel = np.flatnonzero(mask)
+        if not len(sel):
+            return sel, sel
+        rr, kk = self.r[sel], self.kind[sel]
+        lead = np.r_[True, (rr[1:] != rr[:-1]) | (kk[1:] != kk[:-1])]
+        sel, rr = sel[lead], rr[lead]  # each group's earliest masked credit
+        first = np.r_[True, rr[1:] != rr[:-1]]
+        at = sel[first]
+        # A return with masked credits of both kinds: its bonus group's follows its refund's.
+        both = np.flatnonzero(first)
+        both = both[(both + 1 < len(rr)) & (rr[np.minimum(both + 1, len(rr) - 1)] == rr[both])]
+        if len(both):
+            a, b = sel[both], sel[both + 1]
+            later = (self.time[b] < self.time[a]) | (
+                (self.time[b] == self.time[a]) & (self.row[b] < self.row[a]))
+            at[np.searchsorted(rr[first], rr[both[later]])] = b[later]
+        return rr[first], at
 
     def first_of(self, returns: np.ndarray) -> np.ndarray:
         """The sorted position of the earliest credit of each of ``returns`` (all have one)."""
-        return self.starts[np.searchsorted(self.owners, returns)]
+        wanted = np.zeros(self.n, dtype=bool)
+        wanted[returns] = True
+        owners, at = self.first_where(wanted[self.r])
+        return at[np.searchsorted(owners, returns)]
 
-    @staticmethod
-    def value(at: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """``values`` at sorted positions ``at`` (``NO`` where ``at`` is ``NO``)."""
-        if not len(values):
-            return np.full(len(at), NO, dtype=np.int64)
-        return np.where(at != NO, values[np.maximum(at, 0)], NO)
+    def first_in_kind(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`first_where` for a mask true on credits of one kind only."""
+        sel = np.flatnonzero(mask)
+        rr = self.r[sel]
+        lead = np.r_[True, rr[1:] != rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
+        return rr[lead], sel[lead]
 
-    def first(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Value of the earliest masked credit of each return (``NO`` when none)."""
-        return self.value(self.first_at(mask), values)
-
-    def total(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Per return, the sum of ``values`` over its masked credits (exact integers)."""
-        out = np.zeros(self.n, dtype=np.int64)
-        if len(self.starts):
-            out[self.owners] = np.add.reduceat(values * mask, self.starts)
-        return out
-
-    def join(self, ids: pa.Array, li: np.ndarray, mask: np.ndarray) -> pa.Array:
-        """``|``-joined ids (``ids[li]``) per return, in credit order, as arrow text."""
-        first = self.first(li, mask)
+    def join(self, ids: pa.Array, kind: int) -> pa.Array:
+        """``|``-joined ids (``ids[row]``) of each return's credits of ``kind``, in time order,
+        as arrow text."""
+        mine = self.group_kind == kind
+        starts, owner, sizes = self.starts[mine], self.owner[mine], self.sizes[mine]
+        first = np.full(self.n, NO, dtype=np.int64)
+        first[owner] = self.row[starts]
         picked = ids.take(pa.array(first, mask=first == NO))
         out = picked.fill_null("") if picked.null_count else picked
-        rr = self.r[mask]
-        repeated = np.r_[False, rr[1:] == rr[:-1]] if len(rr) else np.zeros(0, dtype=bool)
-        if repeated.any():
-            in_multi = np.isin(rr, rr[repeated])
-            owners, texts = join_groups(ids.take(pa.array(li[mask][in_multi])), rr[in_multi])
+        multi = sizes > 1
+        if multi.any():
+            at = np.repeat(starts[multi], sizes[multi])
+            at += np.arange(len(at)) - np.repeat(np.cumsum(sizes[multi]) - sizes[multi],
+                                                 sizes[multi])
+            owners, texts = join_groups(ids.take(pa.array(self.row[at])), self.r[at])
             where = np.zeros(self.n, dtype=bool)
             where[owners] = True
             out = pc.replace_with_mask(out, pa.array(where), texts.cast(out.type))
@@ -224,29 +245,35 @@ def classify(
                               cred_ret)
     transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
-    order, r = order_in_small_groups(cred_ret, links.created_us[cred])
+    # Sorted by (return, kind, time, file order): the key is 2 × return + kind.
+    key = cred_ret * 2
+    key += links.is_bonus[cred]
+    order, key = order_in_small_groups(key, links.created_us[cred])
     li = cred[order]
-    g = _Groups(r, n)
+    bonus = (key & 1).astype(bool)
+    key >>= 1
+    r = key
+    time = links.created_us[li]
+    g = _Groups(r, bonus, time, li, n)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
-    bonus = links.is_bonus[li]
-    refund = ~bonus
     same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
     due = exp.due_us[r]
-    late = links.created_us[li] > due
+    late = time > due
     late &= due != NO
     del due
+    issued = g.totals(amount, None if all_same else same)  # same-currency totals per kind
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
-    def rule_one(kind_mask: np.ndarray, expected: np.ndarray, missing: BreakReason,
+    def rule_one(kind: int, expected: np.ndarray, missing: BreakReason,
                  mismatch: BreakReason, duplicate: BreakReason):
-        """Rule 1 for one kind of credit, on returns that expect credit: its breaks, its
-        pending returns, its same-currency total and each return's first credit of the kind."""
+        """Rule 1 for one kind of credit (0 refund, 1 bonus), on returns that expect credit:
+        its breaks, its pending returns and each return's first credit of the kind."""
         out = []
         scope = expects & (expected > 0)
-        first_at, second_at = g.first_second_at(kind_mask)
-        same_total = g.total(amount, kind_mask if all_same else kind_mask & same)
+        first_at, second_at = g.first_second(kind)
+        same_total = issued[kind]
         none = scope & (first_at == NO)
         hit = np.flatnonzero(none & overdue)
         out.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
@@ -258,26 +285,25 @@ def classify(
             owners = np.flatnonzero(first_at != NO)
             at = first_at[owners]
         else:
-            owners, at = g.first_where(kind_mask & same)
+            owners, at = g.first_in_kind((bonus if kind else ~bonus) & same)
         amounts = amount[at]
         off = scope[owners] & (np.abs(amounts - expected[owners]) > tol)
         hit, at, amounts = owners[off], at[off], amounts[off]
         out.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
                                amounts - expected[hit]))
-        return out, none & ~overdue, same_total, first_at
+        return out, none & ~overdue, first_at
 
     # The two kinds are independent: bonuses on the other core (numpy releases the GIL).
     kinds = ThreadPoolExecutor(max_workers=1)
-    bonus_job = kinds.submit(rule_one, bonus, exp.expected_bonus, BreakReason.MISSING_BONUS,
+    bonus_job = kinds.submit(rule_one, 1, exp.expected_bonus, BreakReason.MISSING_BONUS,
                              BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS)
     kinds.shutdown(wait=False)
-    refund_frames, refund_pending, refund_total, refund_at = rule_one(
-        refund, exp.expected_credit, BreakReason.MISSING_CREDIT,
+    refund_frames, refund_pending, refund_at = rule_one(
+        0, exp.expected_credit, BreakReason.MISSING_CREDIT,
         BreakReason.CREDIT_AMOUNT_MISMATCH, BreakReason.DUPLICATE_CREDIT)
-    bonus_frames, bonus_pending, bonus_total, bonus_at = bonus_job.result()
+    bonus_frames, bonus_pending, bonus_at = bonus_job.result()
     frames: list[pd.DataFrame] = refund_frames + bonus_frames
     pending = refund_pending | bonus_pending
-    issued = [refund_total, bonus_total]  # same-currency totals: refund kind, then bonus kind
 
     # A bonus where none is due (including a zero-credit return's bonus).
     hit = np.flatnonzero(((expects & (exp.expected_bonus == 0)) | exp.zero_credit)
@@ -313,7 +339,7 @@ def classify(
 
     # Rule 2: credit on a return that does not expect any.
     has_credit = np.zeros(n, dtype=bool)
-    has_credit[g.owners] = True
+    has_credit[g.owner] = True
     any_same_total = issued[0] + issued[1]
     any_other = np.zeros(n, dtype=bool)
     any_other[other_ccy[0]] = True
@@ -353,7 +379,7 @@ def classify(
         outcome=_coded(outcome, outcomes),
         link=_coded(link_kind, [Link.FALLBACK, Link.REFERENCE, Link.NONE]),
         issued_credit=issued[0], issued_bonus=issued[1], pending=pending,
-        ids=(g, arrow_of(ledger["transaction_id"]), li, refund, bonus),
+        ids=(g, arrow_of(ledger["transaction_id"])),
     )
     return frames, state
 
