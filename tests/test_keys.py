@@ -166,6 +166,10 @@ def test_order_by_is_a_lexsort_by_major_minor_then_position(pairs, scale):
     minor = np.array([p[1] for p in pairs], dtype=np.int64)
     expected = np.lexsort((np.arange(len(pairs)), minor, major))
     assert order_by(major, minor).tolist() == expected.tolist()
-    order, sorted_major = order_in_small_groups(major, minor)
+    order, sorted_major, starts, sizes = order_in_small_groups(major, minor)
     assert order.tolist() == expected.tolist()
     assert sorted_major.tolist() == major[expected].tolist()
+    runs = [(i, k) for i, k in enumerate(sorted_major.tolist())
+            if i == 0 or k != sorted_major[i - 1]]
+    assert starts.tolist() == [i for i, _ in runs]
+    assert sizes.tolist() == [sorted_major.tolist().count(k) for _, k in runs]

@@ -120,19 +120,15 @@ class _Groups:
     Attributes
     ----------
     r, kind, time, row: the return, kind, ``created_date`` and ledger row of each sorted credit.
-    starts, sizes, owner, group_kind: each group's first sorted position, size, return, kind.
+    starts, sizes, owner, group_kind: each group's first sorted position, size, return, kind
+        (``starts`` and ``sizes`` as :func:`~toolkit.reconcile.link.order_in_small_groups`
+        gives them for the key ``2 × return + kind``).
     """
 
     def __init__(self, r: np.ndarray, kind: np.ndarray, time: np.ndarray, row: np.ndarray,
-                 n: int) -> None:
+                 n: int, starts: np.ndarray, sizes: np.ndarray) -> None:
         self.r, self.kind, self.time, self.row, self.n = r, kind, time, row, n
-        m = len(r)
-        new = np.ones(m, dtype=bool)
-        if m:
-            np.not_equal(r[1:], r[:-1], out=new[1:])
-            new[1:] |= kind[1:] != kind[:-1]
-        self.starts = np.flatnonzero(new)
-        self.sizes = np.diff(self.starts, append=m)
+        self.starts, self.sizes = starts, sizes
         self.owner = r[self.starts]
         self.group_kind = kind[self.starts]
 
@@ -245,18 +241,20 @@ def classify(
                               cred_ret)
     transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
-    # Sorted by (return, kind, time, file order): the key is 2 × return + kind.
+    # Sorted by (return, kind, time, file order): the key is 2 × return + kind. Columns are
+    # taken in ledger order first (reading in order), then put in sorted order.
     key = cred_ret * 2
     key += links.is_bonus[cred]
-    order, key = order_in_small_groups(key, links.created_us[cred])
+    cred_time = links.created_us[cred]
+    order, key, starts, sizes = order_in_small_groups(key, cred_time)
     li = cred[order]
     bonus = (key & 1).astype(bool)
     key >>= 1
     r = key
-    time = links.created_us[li]
-    g = _Groups(r, bonus, time, li, n)
-    amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
-    same = links.ccy[li] == exp.ccy[r]
+    time = cred_time[order]
+    g = _Groups(r, bonus, time, li, n, starts, sizes)
+    amount = ledger["amount"].to_numpy(dtype=np.int64)[cred][order]
+    same = links.ccy[cred][order] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
     due = exp.due_us[r]
     late = time > due

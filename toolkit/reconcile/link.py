@@ -395,37 +395,45 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
 
 
 def order_in_small_groups(major: np.ndarray, minor: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`order_by` for data where most ``major`` values have one or two rows (the credits
-    of a return), and the sorted ``major`` beside it.
+    of a return), with the sorted ``major`` and where each value's group starts and its size.
 
     One plain sort of ``major`` with positions in the low bits puts rows in (``major``,
     position) order; then a pair is swapped where its second row's ``minor`` is smaller, and
     only groups of three or more rows are sorted again. Exactly ``order_by``'s result.
 
-    >>> order, sorted_major = order_in_small_groups(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9]))
-    >>> order.tolist(), sorted_major.tolist()
-    ([1, 3, 2, 0], [0, 0, 1, 1])
+    >>> order, sorted_major, starts, sizes = order_in_small_groups(
+    ...     np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9]))
+    >>> order.tolist(), sorted_major.tolist(), starts.tolist(), sizes.tolist()
+    ([1, 3, 2, 0], [0, 0, 1, 1], [0, 2], [2, 2])
     """
     major = np.asarray(major, dtype=np.int64)
     minor = np.asarray(minor, dtype=np.int64)
     n = len(major)
     if not n:
-        return np.zeros(0, dtype=np.int64), major.copy()
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, major.copy(), empty, empty
     bits = max(int(n - 1).bit_length(), 1)
     low = int(major.min())
-    if int(major.max()) - low >= 1 << (63 - bits):
+    packs = int(major.max()) - low < 1 << (63 - bits)
+    if not packs:
         order = order_by(major, minor)
-        return order, major[order]
-    order = major - low
-    order <<= bits
-    order |= np.arange(n, dtype=np.int64)
-    order.sort()
-    sorted_major = order >> bits
-    sorted_major += low
-    order &= (1 << bits) - 1
-    starts = np.flatnonzero(np.r_[True, sorted_major[1:] != sorted_major[:-1]])
-    sizes = np.diff(np.r_[starts, n])
+        sorted_major = major[order]
+    else:
+        order = major - low
+        order <<= bits
+        order |= np.arange(n, dtype=np.int64)
+        order.sort()
+        sorted_major = order >> bits
+        sorted_major += low
+        order &= (1 << bits) - 1
+    new = np.ones(n, dtype=bool)
+    np.not_equal(sorted_major[1:], sorted_major[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    sizes = np.diff(starts, append=n)
+    if not packs:  # (already in full order)
+        return order, sorted_major, starts, sizes
     pairs = starts[sizes == 2]
     first, second = order[pairs], order[pairs + 1]
     swap = minor[second] < minor[first]  # (equal: file order stays)
@@ -437,7 +445,7 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray
         at += np.arange(len(at)) - np.repeat(np.cumsum(sizes[big]) - sizes[big], sizes[big])
         rows = order[at]  # (major, position) order: a group's rows are in file order
         order[at] = rows[order_by(major[rows], minor[rows])]
-    return order, sorted_major
+    return order, sorted_major, starts, sizes
 
 
 _US_PER_MS = 1000
