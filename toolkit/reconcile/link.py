@@ -249,7 +249,7 @@ def link(
     # and the ledger's own masks; then the roles beside the links. All are array kernels that
     # release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        table_job = pool.submit(KeyTable, returns["return_key"])
+        refs_job = pool.submit(_referencing, returns["return_key"], ledger["reference"])
         type_ = ledger["type"]
         add = is_one_of(ledger["operation_type"], OperationType.ADD)
         sign = add.view(np.int8) * np.int8(2)
@@ -272,7 +272,7 @@ def link(
                         is_issue))
         claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
         ccy = currency_codes(ledger["currency"])
-        has_ref, target, keys = _references(table_job.result(), ledger["reference"], m, pool)
+        has_ref, target, keys = _references(*refs_job.result(), m, pool)
         roles_job = pool.submit(_roles, type_, end_reason, is_issue, is_bonus, has_ref, postco,
                                 is_end, is_void)
         links = _linked(returns, ledger, exp, settings, is_issue, is_bonus, cancelled, has_ref,
@@ -327,15 +327,21 @@ def _linked(
     return ret, link_kind, orphan, ambiguous, clawback
 
 
+def _referencing(return_keys: pd.Series, reference: pd.Series
+                 ) -> tuple[KeyTable, Texts, np.ndarray, np.ndarray]:
+    """The table of return ids, the references' text, which rows carry one, and those rows."""
+    texts = Texts.of(reference)
+    has_ref = texts.length > 0
+    return KeyTable(return_keys), texts, has_ref, np.flatnonzero(has_ref)
+
+
 def _references(
-    keys: KeyTable, reference: pd.Series, m: int, pool: ThreadPoolExecutor
+    keys: KeyTable, texts: Texts, has_ref: np.ndarray, rows: np.ndarray, m: int,
+    pool: ThreadPoolExecutor,
 ) -> tuple[np.ndarray, np.ndarray, KeyTable]:
     """Which rows carry a reference, the return each names (``NO`` when none), and the table of
     return ids (reused for clawback notes). Half the rows are looked up on ``pool``'s worker,
     half here."""
-    texts = Texts.of(reference)
-    has_ref = texts.length > 0
-    rows = np.flatnonzero(has_ref)
     half = len(rows) // 2
     first = pool.submit(keys.find, texts, rows[:half])
     target = np.full(m, NO, dtype=np.int64)
