@@ -367,7 +367,7 @@ def classify(
         if len(f) and f["reason"].iat[0] in _RETURN_KEYED:
             broken[rr] = True
     any_fallback = np.zeros(n, dtype=bool)
-    any_fallback[links.ret[links.credited & (links.link == LINK_CODE[Link.FALLBACK])]] = True
+    any_fallback[r[links.link[li] == LINK_CODE[Link.FALLBACK]]] = True  # (li: the credits)
     # Codes into small dictionaries: a million texts are made only when written.
     outcomes = [Outcome.BREAK, Outcome.PENDING, Outcome.MATCHED_BY_FALLBACK, Outcome.MATCHED,
                 Outcome.NOT_APPLICABLE]

@@ -125,11 +125,19 @@ def epoch_us(stamps: pd.Series) -> np.ndarray:
 
     A column of microseconds without ``NaT`` is read in place: the result is then a read-only
     view of the frame's data."""
-    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64)
-    nat = np.iinfo(np.int64).min
-    if len(values) and int(values.min()) == nat:
-        return values + (values == nat) * (NO - nat)  # (a where, by arithmetic)
-    values = values.view()
+    values = _raw_us(stamps)
+    if len(values) and int(values.min()) == _NAT:
+        return values + (values == _NAT) * (NO - _NAT)  # (a where, by arithmetic)
+    return values
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _raw_us(stamps: pd.Series) -> np.ndarray:
+    """Microseconds since the epoch as stored (``NaT`` is the smallest int64): a read-only view
+    of the frame's data when it holds microseconds."""
+    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).view()
     values.flags.writeable = False
     return values
 
@@ -204,11 +212,11 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
 
     # Masked values by arithmetic (``x * mask``; ``(x + 1) * mask - 1`` for "else NO"), several
     # times cheaper than ``where`` over a million int64 values.
-    resolved_at = epoch_us(returns["resolved_at"])
-    stamp = np.where(early, epoch_us(returns["reviewed_at"]), resolved_at) if early.any() \
+    resolved_at = _raw_us(returns["resolved_at"])
+    stamp = np.where(early, _raw_us(returns["reviewed_at"]), resolved_at) if early.any() \
         else resolved_at
-    release = stamp + 1
-    release *= expects
+    release = stamp + 1  # (NaT + 1 does not overflow)
+    release *= expects & (stamp != _NAT)  # no time, no release
     release -= 1
     window = settings.issue_window_hours * _US_PER_HOUR
     due = release + (window + 1)
