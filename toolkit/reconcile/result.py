@@ -23,6 +23,15 @@ OUTPUT_FILES = ("breaks.csv", "returns.csv", "ledger.csv", "balances.csv", "summ
 _TABLES = ("breaks", "returns", "ledger", "balances")
 
 
+def _table(name: str) -> property:
+    """A result table as a frame of text, made the first time it is read."""
+
+    def read(self: ReconciliationResult) -> pd.DataFrame:
+        return self._frame(name)
+
+    return property(read, doc=f"``{name}.csv`` as a frame of text.")
+
+
 class ReconciliationResult:
     """What a reconciliation found, in the text form written to disk.
 
@@ -89,21 +98,10 @@ class ReconciliationResult:
                 self._frames[name] = self._text[name].to_pandas()
         return self._frames[name]
 
-    @property
-    def breaks(self) -> pd.DataFrame:
-        return self._frame("breaks")
-
-    @property
-    def returns(self) -> pd.DataFrame:
-        return self._frame("returns")
-
-    @property
-    def ledger(self) -> pd.DataFrame:
-        return self._frame("ledger")
-
-    @property
-    def balances(self) -> pd.DataFrame:
-        return self._frame("balances")
+    breaks = _table("breaks")
+    returns = _table("returns")
+    ledger = _table("ledger")
+    balances = _table("balances")
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain Python: the summary and each table as a list of row dicts."""

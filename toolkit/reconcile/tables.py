@@ -226,19 +226,21 @@ def _details(
     return pa.concat_arrays(pieces) if pieces else pa.array([], type=pa.string())
 
 
-_TEMPLATES: dict[str, list[str]] = {
+#: The refund kind's wording; the bonus kind's is the same with "bonus credit" for "store
+#: credit" (``missing_bonus``, ``bonus_amount_mismatch``, ``duplicate_bonus``).
+_KIND_TEMPLATES: dict[str, list[str]] = {
     "missing_credit": ["no store credit issued for return ", "rid", ": ", "exp", " ", "ccy",
                        " was due by ", "due", " (", "window", " h after release)"],
     "credit_amount_mismatch": ["store credit ", "tid", " for return ", "rid", " is ", "act",
                                " ", "ccy", ", expected ", "exp", " ", "ccy"],
     "duplicate_credit": ["return ", "rid", " received store credits totalling ", "act", " ",
                          "ccy", " for ", "exp", " ", "ccy", " due; ", "tid", " repeats it"],
-    "missing_bonus": ["no bonus credit issued for return ", "rid", ": ", "exp", " ", "ccy",
-                      " was due by ", "due", " (", "window", " h after release)"],
-    "bonus_amount_mismatch": ["bonus credit ", "tid", " for return ", "rid", " is ", "act",
-                              " ", "ccy", ", expected ", "exp", " ", "ccy"],
-    "duplicate_bonus": ["return ", "rid", " received bonus credits totalling ", "act", " ",
-                        "ccy", " for ", "exp", " ", "ccy", " due; ", "tid", " repeats it"],
+}
+
+_TEMPLATES: dict[str, list[str]] = {
+    **_KIND_TEMPLATES,
+    **{reason.replace("credit", "bonus"): [p.replace("store credit", "bonus credit") for p in parts]
+       for reason, parts in _KIND_TEMPLATES.items()},
     "unexpected_bonus": ["bonus credit ", "tid", " of ", "row_amt", " ", "row_ccy",
                          " issued for return ", "rid", ", which earns no bonus"],
     "currency_mismatch": ["credit ", "tid", " for return ", "rid", " was issued as ",
