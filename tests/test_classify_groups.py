@@ -48,12 +48,15 @@ def test_first_and_second_credit_of_a_kind_and_totals(credits):
     amount = np.arange(1, len(credits) + 1, dtype=np.int64)[order] * 10
     totals = g.totals(amount, None)
     for kind in (0, 1):
-        first, second = g.first_second(kind)
+        first = g.first(kind)
+        owners, seconds = g.second(kind)
+        assert owners.tolist() == sorted(set(owners.tolist()))
+        second = dict(zip(owners.tolist(), seconds.tolist()))
         for ret in range(5):
             rows = sorted((c[2], row) for row, c in enumerate(credits)
                           if c[0] == ret and c[1] == bool(kind))
             assert (int(g.row[first[ret]]) if first[ret] >= 0 else None) == (
                 rows[0][1] if rows else None)
-            assert (int(g.row[second[ret]]) if second[ret] >= 0 else None) == (
+            assert (int(g.row[second[ret]]) if ret in second else None) == (
                 rows[1][1] if len(rows) > 1 else None)
             assert totals[kind][ret] == sum((row + 1) * 10 for _, row in rows)

@@ -161,7 +161,7 @@ def categories(values: object) -> tuple[np.ndarray, list[str]] | None:
     """
     if not isinstance(values, pd.Series) or not isinstance(values.dtype, pd.CategoricalDtype):
         return None
-    codes = values.cat.codes.to_numpy()
+    codes = values.array.codes  # (the column's own codes, read-only; ``cat.codes`` copies)
     if len(codes) and int(codes.min()) < 0:
         return None
     return codes, [str(c) for c in values.cat.categories]

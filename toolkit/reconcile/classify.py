@@ -120,40 +120,49 @@ class _Groups:
     Attributes
     ----------
     r, kind, time, row: the return, kind, ``created_date`` and ledger row of each sorted credit.
-    starts, sizes, owner, group_kind: each group's first sorted position, size, return, kind
-        (``starts`` and ``sizes`` as :func:`~toolkit.reconcile.link.order_in_small_groups`
-        gives them for the key ``2 × return + kind``).
+    starts, sizes, group_key, owner: each group's first sorted position, size, key
+        ``2 × return + kind`` and return (``starts`` and ``sizes`` as
+        :func:`~toolkit.reconcile.link.order_in_small_groups` gives them for that key).
     """
 
     def __init__(self, r: np.ndarray, kind: np.ndarray, time: np.ndarray, row: np.ndarray,
                  n: int, starts: np.ndarray, sizes: np.ndarray) -> None:
         self.r, self.kind, self.time, self.row, self.n = r, kind, time, row, n
         self.starts, self.sizes = starts, sizes
-        self.owner = r[self.starts]
-        self.group_kind = kind[self.starts]
+        self.owner = r[starts]
+        self.group_key = self.owner * 2
+        self.group_key += kind[starts]
+        # Per (return, kind), the sorted position of the earliest credit; the second-earliest
+        # (a duplicate, rare) is kept per group that has one.
+        self._first = self._per_return(starts, NO, np.int32)
+        self._again = np.flatnonzero(sizes > 1)
 
-    def first_second(self, kind: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per return, the sorted positions of its earliest and second-earliest credits of
-        ``kind`` (``NO`` when none; ``int32``: positions are below 2**31)."""
-        mine = self.group_kind == kind
-        starts, owner = self.starts[mine], self.owner[mine]
-        first = np.full(self.n, NO, dtype=np.int32)
-        first[owner] = starts
-        second = np.full(self.n, NO, dtype=np.int32)
-        again = self.sizes[mine] > 1
-        second[owner[again]] = starts[again] + 1
-        return first, second
+    def _per_return(self, values: np.ndarray, fill: int, dtype) -> np.ndarray:
+        """``values`` per group, scattered to an ``(n, 2)`` array by (return, kind); ``fill``
+        where a return has no group of a kind."""
+        out = np.full(2 * self.n, fill, dtype=dtype)
+        out[self.group_key] = values
+        return out.reshape(self.n, 2)
+
+    def first(self, kind: int) -> np.ndarray:
+        """Per return, the sorted position of its earliest credit of ``kind`` (``NO`` when none;
+        ``int32``: positions are below 2**31)."""
+        return self._first[:, kind]
+
+    def second(self, kind: int) -> tuple[np.ndarray, np.ndarray]:
+        """The returns with two or more credits of ``kind`` (ascending) and the sorted position
+        of each one's second-earliest."""
+        again = self._again[(self.group_key[self._again] & 1) == kind]
+        return self.owner[again], self.starts[again] + 1
 
     def totals(self, values: np.ndarray, mask: np.ndarray | None) -> list[np.ndarray]:
         """Per return and kind (refund, then bonus), the sum of ``values`` over its masked
         credits (``None``: all of them; exact integers)."""
-        out = [np.zeros(self.n, dtype=np.int64) for _ in range(2)]
-        if len(self.starts):
-            sums = np.add.reduceat(values if mask is None else values * mask, self.starts)
-            for kind in (0, 1):
-                mine = self.group_kind == kind
-                out[kind][self.owner[mine]] = sums[mine]
-        return out
+        if not len(self.starts):
+            return [np.zeros(self.n, dtype=np.int64) for _ in range(2)]
+        sums = np.add.reduceat(values if mask is None else values * mask, self.starts)
+        out = self._per_return(sums, 0, np.int64)
+        return [out[:, 0], out[:, 1]]
 
     def first_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The returns with a masked credit and the sorted position of the earliest one by
@@ -194,7 +203,7 @@ class _Groups:
     def join(self, ids: pa.Array, kind: int) -> pa.Array:
         """``|``-joined ids (``ids[row]``) of each return's credits of ``kind``, in time order,
         as arrow text."""
-        mine = self.group_kind == kind
+        mine = (self.group_key & 1) == kind
         starts, owner, sizes = self.starts[mine], self.owner[mine], self.sizes[mine]
         first = np.full(self.n, NO, dtype=np.int64)
         first[owner] = self.row[starts]
@@ -241,8 +250,7 @@ def classify(
                               cred_ret)
     transaction_job = pool.submit(_transaction_breaks, ledger, links, notifications)
     pool.shutdown(wait=False)
-    # Sorted by (return, kind, time, file order): the key is 2 × return + kind. Columns are
-    # taken in ledger order first (reading in order), then put in sorted order.
+    # Sorted by (return, kind, time, file order): the key is 2 × return + kind.
     key = cred_ret * 2
     key += links.is_bonus[cred]
     cred_time = links.created_us[cred]
@@ -253,8 +261,8 @@ def classify(
     r = key
     time = cred_time[order]
     g = _Groups(r, bonus, time, li, n, starts, sizes)
-    amount = ledger["amount"].to_numpy(dtype=np.int64)[cred][order]
-    same = links.ccy[cred][order] == exp.ccy[r]
+    amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
+    same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
     due = exp.due_us[r]
     late = time > due
@@ -270,14 +278,15 @@ def classify(
         its breaks, its pending returns and each return's first credit of the kind."""
         out = []
         scope = expects & (expected > 0)
-        first_at, second_at = g.first_second(kind)
+        first_at = g.first(kind)
         same_total = issued[kind]
         none = scope & (first_at == NO)
         hit = np.flatnonzero(none & overdue)
         out.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
                                np.zeros(len(hit)), -expected[hit]))
-        hit = np.flatnonzero(scope & (second_at != NO))
-        out.append(break_frame(duplicate, hit, li[second_at[hit]], expected[hit],
+        owners, second_at = g.second(kind)
+        hit, second_at = owners[scope[owners]], second_at[scope[owners]]
+        out.append(break_frame(duplicate, hit, li[second_at], expected[hit],
                                same_total[hit], same_total[hit] - expected[hit]))
         if all_same:  # each return's first credit of the kind is its first in its currency
             owners = np.flatnonzero(first_at != NO)

@@ -137,7 +137,9 @@ _NAT = np.iinfo(np.int64).min
 def _raw_us(stamps: pd.Series) -> np.ndarray:
     """Microseconds since the epoch as stored (``NaT`` is the smallest int64): a read-only view
     of the frame's data when it holds microseconds."""
-    values = stamps.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).view()
+    if getattr(stamps.dtype, "unit", None) != "us":  # (``as_unit`` copies even when it is us)
+        stamps = stamps.dt.as_unit("us")
+    values = stamps.to_numpy(dtype="datetime64[us]").view(np.int64).view()
     values.flags.writeable = False
     return values
 
@@ -153,8 +155,11 @@ def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
             return spread(np.isin(np.arange(len(names)), wanted), codes)
         # A compare per row and value: SIMD on the small codes, cheaper than a lookup per row
         # (values as Python ints, so the codes are not widened first).
-        mask = np.zeros(len(codes), dtype=bool)
-        for code in wanted.tolist():
+        if not len(wanted):
+            return np.zeros(len(codes), dtype=bool)
+        first, *more = wanted.tolist()
+        mask = codes == first
+        for code in more:
             mask |= codes == code
         return mask
     arr = arrow_of(column)
@@ -532,13 +537,18 @@ def _fallback(
     Returns the linked return per pool row (``NO`` when none) and the ambiguous mask.
     """
     n = len(returns)
-    # Returns that already hold an uncancelled credit of a kind by reference are not candidates.
-    held = np.zeros((2, n), dtype=bool)
-    referenced = np.flatnonzero((ret != NO) & ~cancelled)
-    held_ret, held_bonus = ret[referenced], is_bonus[referenced]
-    held[0, held_ret[~held_bonus]] = True
-    held[1, held_ret[held_bonus]] = True
-    want = [exp.expects_credit & ~held[0], exp.expects_credit & (exp.expected_bonus > 0) & ~held[1]]
+    # Returns that already hold an uncancelled credit of a kind by reference are not candidates:
+    # marked at 2 × return + kind.
+    held = np.zeros((n, 2), dtype=bool)
+    referenced = np.flatnonzero(ret != NO) if not cancelled.any() \
+        else np.flatnonzero((ret != NO) & ~cancelled)
+    at = ret[referenced]
+    at *= 2
+    at += is_bonus[referenced]
+    held.reshape(-1)[at] = True
+    del at, referenced
+    want = [exp.expects_credit & ~held[:, 0],
+            exp.expects_credit & (exp.expected_bonus > 0) & ~held[:, 1]]
 
     taken = pa.array(pool)
     # Only candidate returns and pool rows are encoded (codes serve equality alone): hashing every
