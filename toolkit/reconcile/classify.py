@@ -120,18 +120,20 @@ class _Groups:
     Attributes
     ----------
     r, kind, time, row: the return, kind, ``created_date`` and ledger row of each sorted credit.
-    starts, sizes, group_key, owner: each group's first sorted position, size, key
-        ``2 × return + kind`` and return (``starts`` and ``sizes`` as
-        :func:`~toolkit.reconcile.link.order_in_small_groups` gives them for that key).
+    starts, sizes, group_key: each group's first sorted position, size and key ``2 × return
+        + kind`` (``starts`` and ``sizes`` as :func:`~toolkit.reconcile.link.order_in_small_groups`
+        gives them for that key; ``group_key`` derived when not given).
     """
 
     def __init__(self, r: np.ndarray, kind: np.ndarray, time: np.ndarray, row: np.ndarray,
-                 n: int, starts: np.ndarray, sizes: np.ndarray) -> None:
+                 n: int, starts: np.ndarray, sizes: np.ndarray,
+                 group_key: np.ndarray | None = None) -> None:
         self.r, self.kind, self.time, self.row, self.n = r, kind, time, row, n
         self.starts, self.sizes = starts, sizes
-        self.owner = r[starts]
-        self.group_key = self.owner * 2
-        self.group_key += kind[starts]
+        if group_key is None:
+            group_key = r[starts] * 2
+            group_key += kind[starts]
+        self.group_key = group_key
         # Per (return, kind), the sorted position of the earliest credit; the second-earliest
         # (a duplicate, rare) is kept per group that has one.
         self._first = self._per_return(starts, NO, np.int32)
@@ -153,7 +155,7 @@ class _Groups:
         """The returns with two or more credits of ``kind`` (ascending) and the sorted position
         of each one's second-earliest."""
         again = self._again[(self.group_key[self._again] & 1) == kind]
-        return self.owner[again], self.starts[again] + 1
+        return self.group_key[again] >> 1, self.starts[again] + 1
 
     def totals(self, values: np.ndarray, mask: np.ndarray | None) -> list[np.ndarray]:
         """Per return and kind (refund, then bonus), the sum of ``values`` over its masked
@@ -204,7 +206,7 @@ class _Groups:
         """``|``-joined ids (``ids[row]``) of each return's credits of ``kind``, in time order,
         as arrow text."""
         mine = (self.group_key & 1) == kind
-        starts, owner, sizes = self.starts[mine], self.owner[mine], self.sizes[mine]
+        starts, owner, sizes = self.starts[mine], self.group_key[mine] >> 1, self.sizes[mine]
         first = np.full(self.n, NO, dtype=np.int64)
         first[owner] = self.row[starts]
         picked = ids.take(pa.array(first, mask=first == NO))
@@ -256,11 +258,12 @@ def classify(
     cred_time = links.created_us[cred]
     order, key, starts, sizes = order_in_small_groups(key, cred_time)
     li = cred[order]
-    bonus = (key & 1).astype(bool)
+    bonus = np.bitwise_and(key, 1, out=np.empty(len(key), dtype=bool), casting="unsafe")
+    group_key = key[starts]
     key >>= 1
     r = key
     time = cred_time[order]
-    g = _Groups(r, bonus, time, li, n, starts, sizes)
+    g = _Groups(r, bonus, time, li, n, starts, sizes, group_key)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
@@ -346,7 +349,7 @@ def classify(
 
     # Rule 2: credit on a return that does not expect any.
     has_credit = np.zeros(n, dtype=bool)
-    has_credit[g.owner] = True
+    has_credit[r] = True
     any_same_total = issued[0] + issued[1]
     any_other = np.zeros(n, dtype=bool)
     any_other[other_ccy[0]] = True

@@ -440,17 +440,21 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray
         order = order_by(major, minor)
         sorted_major = major[order]
     else:
+        sorted_major = np.arange(n, dtype=np.int64)  # (positions first, then the sorted major)
         order = major - low
         order <<= bits
-        order |= np.arange(n, dtype=np.int64)
+        order |= sorted_major
         order.sort()
-        sorted_major = order >> bits
+        np.right_shift(order, bits, out=sorted_major)
         sorted_major += low
         order &= (1 << bits) - 1
     new = np.ones(n, dtype=bool)
     np.not_equal(sorted_major[1:], sorted_major[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    sizes = np.diff(starts, append=n)
+    del new
+    sizes = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=sizes[:-1])
+    sizes[-1] = n - starts[-1]
     if not packs:  # (already in full order)
         return order, sorted_major, starts, sizes
     pairs = starts[sizes == 2]
