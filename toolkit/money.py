@@ -114,7 +114,8 @@ def scale_minor(amount_minor: int, pct: Decimal | int | str) -> int:
 def scale_minor_array(amount_minor: np.ndarray, pct: Decimal | int | str) -> np.ndarray:
     """Vectorized :func:`scale_minor`."""
     num, den = _ratio(pct)
-    return round_half_up_array(np.asarray(amount_minor, dtype=np.int64) * num, den)
+    scaled = np.asarray(amount_minor, dtype=np.int64) * num
+    return scaled if den == 1 else round_half_up_array(scaled, den)  # (whole: already a copy)
 
 
 def minor_from_decimal(value: Decimal, currency: str) -> int:

@@ -236,7 +236,12 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
     expected_credit = scale_minor_array(base, settings.credit_pct)
     expected_credit *= expects
     expected_bonus = scale_minor_array(bonus_amount, settings.bonus_pct)
-    expected_bonus *= (bonus_amount >= np.take(minimums, ccy)) & expects
+    # One minimum for every currency present (the usual case) is one compare per return.
+    present = np.unique(minimums[np.bincount(ccy, minlength=len(minimums)) > 0])
+    minimum = int(present[0]) if len(present) == 1 else spread(minimums, ccy)
+    reaches = bonus_amount >= minimum
+    reaches &= expects
+    expected_bonus *= reaches
     return Expectations(expects, zero_credit, release, due, expected_credit, expected_bonus, ccy)
 
 
@@ -278,12 +283,17 @@ def link(
         is_void = is_one_of(type_, LedgerType.VOID)
         is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
         end_reason = ledger["end_reason"]
-        cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL)
-        cancelled = is_issue & (
-            _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void, is_issue)
-            | _named_by(ledger["wallet_action_id"], ledger["wallet_action_id"], cancel_end,
-                        is_issue))
-        claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL) & ~add)
+        cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL) if is_end.any() else is_end
+        if is_void.any() or cancel_end.any():
+            cancelled = is_issue & (
+                _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void,
+                          is_issue)
+                | _named_by(ledger["wallet_action_id"], ledger["wallet_action_id"], cancel_end,
+                            is_issue))
+        else:  # (nothing voided or cancelled: the usual case)
+            cancelled = np.zeros(m, dtype=bool)
+        claw_rows = np.flatnonzero(is_one_of(type_, LedgerType.MANUAL))
+        claw_rows = claw_rows[~add[claw_rows]]
         ccy = currency_codes(ledger["currency"])
         has_ref, target, keys = _references(*refs_job.result(), m, pool)
         roles_job = pool.submit(_roles, type_, end_reason, is_issue, is_bonus, has_ref, postco,
