@@ -37,6 +37,7 @@ from toolkit.reconcile.link import (
     Links,
     is_one_of,
     order_in_small_groups,
+    pick,
 )
 from toolkit.settings import ReconcileSettings
 
@@ -408,10 +409,10 @@ def _other_wallet(
 
 def _first_true(masks: list[np.ndarray]) -> np.ndarray:
     """Per row, the index of the first mask that holds there (``len(masks)`` when none):
-    ``np.select`` on one-byte codes."""
+    ``np.select`` on one-byte codes, by arithmetic."""
     out = np.full(len(masks[0]), len(masks), dtype=np.int8)
     for code in range(len(masks) - 1, -1, -1):
-        out = np.where(masks[code], np.int8(code), out)
+        out = pick(masks[code], np.int8(code), out)
     return out
 
 

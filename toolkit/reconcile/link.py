@@ -40,7 +40,7 @@ from toolkit.settings import ReconcileSettings
 
 __all__ = [
     "CURRENCIES", "LINKS", "ROLES", "Expectations", "Links", "currency_codes", "expect", "is_one_of",
-    "link", "order_by", "order_in_small_groups",
+    "link", "order_by", "order_in_small_groups", "pick",
 ]
 
 NO = -1  #: "no return" / "no row" in index arrays
@@ -144,6 +144,20 @@ def _raw_us(stamps: pd.Series) -> np.ndarray:
     return values
 
 
+def pick(mask: np.ndarray, if_true: np.ndarray | int, if_false: np.ndarray | int) -> np.ndarray:
+    """``np.where(mask, if_true, if_false)`` for one-byte codes, by arithmetic: a few SIMD
+    passes, where ``where`` branches on every row (about 30 times slower on a mask that changes
+    from row to row).
+
+    >>> pick(np.array([True, False, True]), np.int8(7), np.array([1, 2, 3], dtype=np.int8))
+    array([7, 2, 7], dtype=int8)
+    """
+    out = np.subtract(if_true, if_false, dtype=np.int8)  # (wraps; adding back unwraps)
+    out = out * mask if out.ndim == 0 else np.multiply(out, mask, out=out)
+    out += if_false
+    return out
+
+
 def is_one_of(column: pd.Series | pa.Array, *values: str) -> np.ndarray:
     """Boolean mask of rows whose text is one of ``values`` (exact; one arrow kernel, or one
     lookup per row of a ``category`` column's codes)."""
@@ -208,7 +222,7 @@ def expect(returns: pd.DataFrame, settings: ReconcileSettings) -> Expectations:
     at_review_or_later = is_one_of(
         status, ReturnStatus.REVIEWED, ReturnStatus.RECEIVED, ReturnStatus.RESOLVED)
     resolved = is_one_of(status, ReturnStatus.RESOLVED)
-    reached = np.where(early, at_review_or_later, resolved)
+    reached = (early & at_review_or_later) | (~early & resolved) if early.any() else resolved
     credit_resolution = is_one_of(
         returns["resolution_type"], ResolutionType.STORE_CREDIT, ResolutionType.MIXED)
     base = returns["store_credit_amount"].to_numpy(dtype=np.int64)
@@ -517,12 +531,15 @@ def _roles(
     if is_end.any():
         ends = _by_value(end_reason, {EndReason.EXPIRATION: Role.EXPIRY,
                                       EndReason.CANCEL: Role.CANCELLATION})
-        np.copyto(role, ends, where=is_end)
-    workflow = is_issue & (has_ref | postco)
-    np.copyto(role, np.int8(ROLE_CODE[Role.OTHER_CREDIT]), where=is_issue & ~workflow)
-    np.copyto(role, np.int8(ROLE_CODE[Role.REFUND_CREDIT]), where=workflow & ~is_bonus)
-    np.copyto(role, np.int8(ROLE_CODE[Role.BONUS_CREDIT]), where=workflow & is_bonus)
-    return role
+        role = pick(is_end, ends, role)
+    # An issue row's role by 2 × workflow + bonus (array kernels on bytes, no masked copies).
+    issue_kind = has_ref | postco
+    issue_kind = issue_kind.view(np.int8) * np.int8(2)
+    issue_kind += is_bonus
+    issue_roles = spread(np.array([ROLE_CODE[Role.OTHER_CREDIT], ROLE_CODE[Role.OTHER_CREDIT],
+                                   ROLE_CODE[Role.REFUND_CREDIT], ROLE_CODE[Role.BONUS_CREDIT]],
+                                  dtype=np.int8), issue_kind)
+    return pick(is_issue, issue_roles, role)
 
 
 def _by_value(column: pd.Series, roles: dict[str, Role]) -> np.ndarray:
@@ -534,7 +551,7 @@ def _by_value(column: pd.Series, roles: dict[str, Role]) -> np.ndarray:
         codes, names = coded
         table = np.array([ROLE_CODE[roles[name]] if name in roles else other for name in names]
                          or [other], dtype=np.int8)
-        return spread(table, codes).copy()  # (written into)
+        return spread(table, codes)
     role = np.full(len(column), other, dtype=np.int8)
     for value, kind in roles.items():
         np.copyto(role, np.int8(ROLE_CODE[kind]), where=is_one_of(column, value))
