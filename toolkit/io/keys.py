@@ -384,9 +384,11 @@ class _Digits:
     Byte position ``p`` of a text (zero past its end) is one digit, whose values are the bytes
     the keys have there, in byte order; the length is one more digit. A position where every
     key has the same byte adds nothing to the code, so ids such as ``R00012345`` need eight
-    decimal digits. Equal codes mean equal texts; a text with a byte or a length no key has at
-    some position can equal no key and gets no code. Fitted only when the code stays below
-    ``2**62`` (below ``2**31``, codes are ``int32``: half the memory traffic).
+    decimal digits. Where the product of each position's range of bytes is small enough for a
+    dense table, a digit is the byte's place in that range; otherwise it is its rank among the
+    bytes keys have there. Equal codes mean equal texts; a text with a byte or a length no key
+    can have at some position can equal no key and gets no code. Fitted only when the code stays
+    below ``2**62`` (below ``2**31``, codes are ``int32``: half the memory traffic).
     """
 
     _MOST_BYTES = 32
@@ -408,15 +410,28 @@ class _Digits:
         width = int(keys.length.max())
         if not width or width > cls._MOST_BYTES:
             return None
-        present = np.bincount(keys.length, minlength=width + 1) > 0
-        product = int(present.sum())
-        steps = []
-        for _, column in _byte_columns(keys, None, width):
-            step = _Digit.of(np.bincount(column, minlength=256) > 0)
-            product *= step.radix
-            if product >= cls._LIMIT:
-                return None
-            steps.append(step)
+        if keys.width >= 0:  # one length (ids often have)
+            present = np.arange(width + 1) == width
+        else:
+            present = np.bincount(keys.length, minlength=width + 1) > 0
+        # First each position's range of bytes (two cheap reductions): when their product is
+        # small enough for a dense table, the digits are those ranges. Codes stay exact either
+        # way; a byte inside a range that no key has just makes a code no key has.
+        ranges = [(int(column.min()), int(column.max()))
+                  for _, column in _byte_columns(keys, None, width)]
+        dense = int(present.sum()) * math.prod(high - low + 1 for low, high in ranges)
+        if dense <= _DirectIndex.MOST_SLOTS_PER_KEY * len(keys):
+            steps = [_Digit(low, high - low + 1, None) for low, high in ranges]
+            product = dense
+        else:
+            product = int(present.sum())
+            steps = []
+            for _, column in _byte_columns(keys, None, width):
+                step = _Digit.of(np.bincount(column, minlength=256) > 0)
+                product *= step.radix
+                if product >= cls._LIMIT:
+                    return None
+                steps.append(step)
         dtype = np.int32 if product < 1 << 31 else np.int64
         return cls(width, steps, _rank(present).astype(dtype), dtype)
 
@@ -426,9 +441,11 @@ class _Digits:
         texts without one get code 0. ``keys``: the texts are the keys fitted, whose every byte
         has a digit, so nothing is checked."""
         length = texts.length if rows is None else texts.length[rows]
-        lengths = np.full(max(int(length.max(initial=0)), self.width) + 1, -1, dtype=self.dtype)
+        shortest, longest = int(length.min(initial=0)), int(length.max(initial=0))
+        lengths = np.full(max(longest, self.width) + 1, -1, dtype=self.dtype)
         lengths[:self.width + 1] = self.length_rank
-        code = lengths[length]
+        code = (np.full(len(length), lengths[longest], dtype=self.dtype) if shortest == longest
+                else lengths[length])
         valid = code >= 0
         some = rows
         if not valid.all():
@@ -495,20 +512,19 @@ def _rank(present: np.ndarray) -> np.ndarray:
 def _byte_columns(texts: Texts, rows: np.ndarray | None, width: int
                   ) -> Iterator[tuple[int, np.ndarray]]:
     """Byte ``p`` of each text (of ``rows``; none longer than ``width``), ``p = 0 .. width - 1``,
-    zero past a text's end: strided views when every text has exactly ``width`` bytes (a subset
-    is first taken into one contiguous array), else one gather per position."""
-    if rows is not None:
-        texts = Texts.of(texts.arrow.take(pa.array(rows)))
-    k = len(texts)
-    if texts.width == width:
+    zero past a text's end: strided views when every text has exactly ``width`` bytes, else one
+    gather per position (a subset is read where it lies, never copied first)."""
+    if rows is None and texts.width == width:
+        k = len(texts)
         first = int(texts.start[0]) if k else 0
         matrix = texts.data[first:first + k * width].reshape(k, width)
         for p in range(width):
             yield p, matrix[:, p]
         return
-    length = texts.length
+    length = texts.length if rows is None else texts.length[rows]
+    k = len(length)
     shortest = int(length.min(initial=width)) if len(texts.data) else 0
-    at = texts.start.copy()
+    at = texts.start.copy() if rows is None else texts.start[rows]
     column = np.zeros(k, dtype=np.uint8)
     for p in range(width):
         if not len(texts.data):  # every text empty
