@@ -298,7 +298,11 @@ def classify(
         else:
             owners, at = g.first_in_kind((bonus if kind else ~bonus) & same)
         amounts = amount[at]
-        off = scope[owners] & (np.abs(amounts - expected[owners]) > tol)
+        off = expected[owners]
+        np.subtract(amounts, off, out=off)
+        np.abs(off, out=off)
+        off = off > tol
+        off &= scope[owners]
         hit, at, amounts = owners[off], at[off], amounts[off]
         out.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
                                amounts - expected[hit]))
@@ -398,13 +402,22 @@ def classify(
 def _other_wallet(
     row_email: pd.Series, ret_email: pd.Series, li: np.ndarray, r: np.ndarray
 ) -> np.ndarray:
-    """Whether ledger row ``li[k]`` sits on another wallet than return ``r[k]`` (emails differ)."""
-    rows = arrow_of(row_email).take(pa.array(li))
-    rets = arrow_of(ret_email).take(pa.array(r))
-    differ = pc.not_equal(rows, rets)
-    if isinstance(differ, pa.ChunkedArray):
-        differ = differ.combine_chunks()
-    return differ.to_numpy(zero_copy_only=False)
+    """Whether ledger row ``li[k]`` sits on another wallet than return ``r[k]`` (emails differ).
+
+    Compared a block of pairs at a time: each block's texts are taken, compared and dropped, so
+    the next block reuses their memory instead of faulting in fresh pages for every pair."""
+    rows, rets = arrow_of(row_email), arrow_of(ret_email)
+    out = np.empty(len(li), dtype=bool)
+    for at in range(0, len(li), _PAIRS_PER_BLOCK):
+        block = slice(at, at + _PAIRS_PER_BLOCK)
+        differ = pc.not_equal(rows.take(pa.array(li[block])), rets.take(pa.array(r[block])))
+        if isinstance(differ, pa.ChunkedArray):
+            differ = differ.combine_chunks()
+        out[block] = differ.to_numpy(zero_copy_only=False)
+    return out
+
+
+_PAIRS_PER_BLOCK = 1 << 16
 
 
 def _first_true(masks: list[np.ndarray]) -> np.ndarray:
