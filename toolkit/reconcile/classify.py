@@ -258,20 +258,20 @@ def classify(
     key += links.is_bonus[cred]
     cred_time = links.created_us[cred]
     order, key, starts, sizes = order_in_small_groups(key, cred_time)
-    li = cred[order]
     bonus = np.bitwise_and(key, 1, out=np.empty(len(key), dtype=bool), casting="unsafe")
     group_key = key[starts]
     key >>= 1
     r = key
-    time = cred_time[order]
-    g = _Groups(r, bonus, time, li, n, starts, sizes, group_key)
+    # Times and lateness on a helper thread (later also the bonus kind's rule 1), amounts and
+    # currencies here: numpy releases the GIL.
+    helper = ThreadPoolExecutor(max_workers=1)
+    timing_job = helper.submit(_times, cred_time, order, exp.due_us, r)
+    li = cred[order]
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
-    due = exp.due_us[r]
-    late = time > due
-    late &= due != NO
-    del due
+    time, late = timing_job.result()
+    g = _Groups(r, bonus, time, li, n, starts, sizes, group_key)
     issued = g.totals(amount, None if all_same else same)  # same-currency totals per kind
 
     expects = exp.expects_credit
@@ -308,11 +308,10 @@ def classify(
                                amounts - expected[hit]))
         return out, none & ~overdue, first_at
 
-    # The two kinds are independent: bonuses on the other core (numpy releases the GIL).
-    kinds = ThreadPoolExecutor(max_workers=1)
-    bonus_job = kinds.submit(rule_one, 1, exp.expected_bonus, BreakReason.MISSING_BONUS,
-                             BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS)
-    kinds.shutdown(wait=False)
+    # The two kinds are independent: bonuses on the helper thread.
+    bonus_job = helper.submit(rule_one, 1, exp.expected_bonus, BreakReason.MISSING_BONUS,
+                              BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS)
+    helper.shutdown(wait=False)
     refund_frames, refund_pending, refund_at = rule_one(
         0, exp.expected_credit, BreakReason.MISSING_CREDIT,
         BreakReason.CREDIT_AMOUNT_MISMATCH, BreakReason.DUPLICATE_CREDIT)
@@ -418,6 +417,17 @@ def _other_wallet(
 
 
 _PAIRS_PER_BLOCK = 1 << 16
+
+
+def _times(created: np.ndarray, order: np.ndarray, due_us: np.ndarray, r: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Each sorted credit's ``created_date`` (``created`` is in ledger order) and whether it came
+    after its return's due time (``r``: the return of each sorted credit)."""
+    time = created[order]
+    due = due_us[r]
+    late = time > due
+    late &= due != NO
+    return time, late
 
 
 def _first_true(masks: list[np.ndarray]) -> np.ndarray:
