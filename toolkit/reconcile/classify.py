@@ -256,8 +256,7 @@ def classify(
     # Sorted by (return, kind, time, file order): the key is 2 × return + kind.
     key = cred_ret * 2
     key += links.is_bonus[cred]
-    cred_time = links.created_us[cred]
-    order, key, starts, sizes = order_in_small_groups(key, cred_time)
+    li, key, starts, sizes = order_in_small_groups(key, links.created_us, rows=cred)
     bonus = np.bitwise_and(key, 1, out=np.empty(len(key), dtype=bool), casting="unsafe")
     group_key = key[starts]
     key >>= 1
@@ -265,8 +264,7 @@ def classify(
     # Times and lateness on a helper thread (later also the bonus kind's rule 1), amounts and
     # currencies here: numpy releases the GIL.
     helper = ThreadPoolExecutor(max_workers=1)
-    timing_job = helper.submit(_times, cred_time, order, exp.due_us, r)
-    li = cred[order]
+    timing_job = helper.submit(_times, links.created_us, li, exp.due_us, r)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
@@ -341,7 +339,7 @@ def classify(
         (BreakReason.WRONG_WALLET, None, True),
         (BreakReason.LATE_CREDIT, g.first_where(late), True),
     ):
-        owners, at = firsts if firsts is not None else g.first_where(wallets_job.result()[order])
+        owners, at = firsts if firsts is not None else g.first_where(wallets_job.result()[li])
         expecting = expects[owners]
         hit, at = owners[expecting], at[expecting]
         kind_expected = np.where(bonus[at], exp.expected_bonus[hit], exp.expected_credit[hit])
@@ -401,29 +399,30 @@ def classify(
 def _other_wallet(
     row_email: pd.Series, ret_email: pd.Series, li: np.ndarray, r: np.ndarray
 ) -> np.ndarray:
-    """Whether ledger row ``li[k]`` sits on another wallet than return ``r[k]`` (emails differ).
+    """Per ledger row, whether it is one of ``li`` and sits on another wallet than its return
+    (row ``li[k]`` belongs to return ``r[k]``; emails differ).
 
     Compared a block of pairs at a time: each block's texts are taken, compared and dropped, so
     the next block reuses their memory instead of faulting in fresh pages for every pair."""
     rows, rets = arrow_of(row_email), arrow_of(ret_email)
-    out = np.empty(len(li), dtype=bool)
+    out = np.zeros(len(rows), dtype=bool)
     for at in range(0, len(li), _PAIRS_PER_BLOCK):
         block = slice(at, at + _PAIRS_PER_BLOCK)
         differ = pc.not_equal(rows.take(pa.array(li[block])), rets.take(pa.array(r[block])))
         if isinstance(differ, pa.ChunkedArray):
             differ = differ.combine_chunks()
-        out[block] = differ.to_numpy(zero_copy_only=False)
+        out[li[block]] = differ.to_numpy(zero_copy_only=False)
     return out
 
 
 _PAIRS_PER_BLOCK = 1 << 16
 
 
-def _times(created: np.ndarray, order: np.ndarray, due_us: np.ndarray, r: np.ndarray
+def _times(created: np.ndarray, li: np.ndarray, due_us: np.ndarray, r: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
-    """Each sorted credit's ``created_date`` (``created`` is in ledger order) and whether it came
-    after its return's due time (``r``: the return of each sorted credit)."""
-    time = created[order]
+    """Each sorted credit's ``created_date`` (credit ``k`` is ledger row ``li[k]``) and whether
+    it came after its return's due time (``r``: the return of each sorted credit)."""
+    time = created[li]
     due = due_us[r]
     late = time > due
     late &= due != NO

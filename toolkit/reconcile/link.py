@@ -437,7 +437,7 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     return by_minor[packed]
 
 
-def order_in_small_groups(major: np.ndarray, minor: np.ndarray
+def order_in_small_groups(major: np.ndarray, minor: np.ndarray, rows: np.ndarray | None = None
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`order_by` for data where most ``major`` values have one or two rows (the credits
     of a return), with the sorted ``major`` and where each value's group starts and its size.
@@ -446,10 +446,17 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray
     position) order; then a pair is swapped where its second row's ``minor`` is smaller, and
     only groups of three or more rows are sorted again. Exactly ``order_by``'s result.
 
+    ``rows``: the row each value belongs to, strictly increasing (e.g. the ledger rows of the
+    credits); ``minor`` is then indexed by row, and the order is given as rows, not positions
+    (``rows[order]``, without the gather: the rows ride in the sort's low bits).
+
     >>> order, sorted_major, starts, sizes = order_in_small_groups(
     ...     np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9]))
     >>> order.tolist(), sorted_major.tolist(), starts.tolist(), sizes.tolist()
     ([1, 3, 2, 0], [0, 0, 1, 1], [0, 2], [2, 2])
+    >>> order_in_small_groups(np.array([1, 0, 1, 0]), np.array([0, 5, 9, 0, 2, 9]),
+    ...                       rows=np.array([1, 2, 4, 5]))[0].tolist()
+    [2, 5, 4, 1]
     """
     major = np.asarray(major, dtype=np.int64)
     minor = np.asarray(minor, dtype=np.int64)
@@ -457,14 +464,17 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray
     if not n:
         empty = np.zeros(0, dtype=np.int64)
         return empty, major.copy(), empty, empty
-    bits = max(int(n - 1).bit_length(), 1)
+    bits = max(int(n - 1 if rows is None else rows[-1]).bit_length(), 1)
     low = int(major.min())
     packs = int(major.max()) - low < 1 << (63 - bits)
     if not packs:
-        order = order_by(major, minor)
+        order = order_by(major, minor if rows is None else minor[rows])
         sorted_major = major[order]
+        if rows is not None:
+            order = rows[order]
     else:
-        sorted_major = np.arange(n, dtype=np.int64)  # (positions first, then the sorted major)
+        # (the tags first, then the sorted major, in one buffer)
+        sorted_major = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
         order = major - low
         order <<= bits
         order |= sorted_major
@@ -490,8 +500,8 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray
     if big.any():
         at = np.repeat(starts[big], sizes[big])
         at += np.arange(len(at)) - np.repeat(np.cumsum(sizes[big]) - sizes[big], sizes[big])
-        rows = order[at]  # (major, position) order: a group's rows are in file order
-        order[at] = rows[order_by(major[rows], minor[rows])]
+        tags = order[at]  # (major, tag) order: a group's rows are in file order
+        order[at] = tags[order_by(sorted_major[at], minor[tags])]
     return order, sorted_major, starts, sizes
 
 
