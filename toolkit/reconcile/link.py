@@ -297,7 +297,8 @@ def link(
         is_void = is_one_of(type_, LedgerType.VOID)
         is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
         end_reason = ledger["end_reason"]
-        cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL) if is_end.any() else is_end
+        cancels = is_one_of(end_reason, EndReason.CANCEL) if is_end.any() else is_end
+        cancel_end = is_end & cancels if cancels.any() else cancels
         if is_void.any() or cancel_end.any():
             cancelled = is_issue & (
                 _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void,
