@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -311,10 +311,23 @@ def link(
         claw_rows = claw_rows[~add[claw_rows]]
         ccy = currency_codes(ledger["currency"])
         has_ref, target, keys = _references(*refs_job.result(), m, pool)
+        claw_found = target[claw_rows]
+        # Issue rows keep the return their reference names (``target`` is ``NO`` where none):
+        # ``(target + 1) * is_issue - 1`` in place, several times cheaper than a ``where``.
+        ret = target
+        ret += 1
+        ret *= is_issue
+        ret -= 1
+        # Unreferenced PostCo-workflow rows look for a return by fallback, among the returns
+        # not holding a referenced credit of the kind: those are found on the worker, then the
+        # roles, while the clawbacks and orphans are worked out here.
+        fallback_rows = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
+        held_job = pool.submit(_held, ret, is_bonus, cancelled, len(returns)) \
+            if len(fallback_rows) else None
         roles_job = pool.submit(_roles, type_, end_reason, is_issue, is_bonus, has_ref, postco,
                                 is_end, is_void)
         links = _linked(returns, ledger, exp, settings, is_issue, is_bonus, cancelled, has_ref,
-                        target, keys, postco, created, ccy, claw_rows)
+                        ret, claw_found, keys, fallback_rows, held_job, created, ccy, claw_rows)
         role = roles_job.result()
     return Links(role, is_issue, is_bonus, cancelled, signed, created, *links, ccy)
 
@@ -323,20 +336,14 @@ def _linked(
     returns: pd.DataFrame, ledger: pd.DataFrame,
     exp: Expectations | Callable[[], Expectations], settings: ReconcileSettings,
     is_issue: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray, has_ref: np.ndarray,
-    target: np.ndarray, keys: KeyTable, postco: np.ndarray, created: np.ndarray,
-    ccy: np.ndarray, claw_rows: np.ndarray,
+    ret: np.ndarray, claw_found: np.ndarray, keys: KeyTable, fallback_rows: np.ndarray,
+    held_job: Future | None, created: np.ndarray, ccy: np.ndarray, claw_rows: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """The return of each row (reference, then fallback, then clawbacks), how it was linked,
     and which issue rows are orphans or ambiguous: ``(ret, link, orphan, ambiguous,
-    clawback)`` as in :class:`Links`."""
+    clawback)`` as in :class:`Links`. ``ret`` holds the referenced returns of issue rows and
+    is completed in place; ``held_job`` gives what :func:`_held` says of them."""
     m = len(ledger)
-    claw_found = target[claw_rows]
-    # Issue rows keep the return their reference names (``target`` is ``NO`` where none):
-    # ``(target + 1) * is_issue - 1`` in place, several times cheaper than a ``where``.
-    ret = target
-    ret += 1
-    ret *= is_issue
-    ret -= 1
     # Clawback notes are looked up in the same table of return ids.
     owner, words = _note_words(ledger, claw_rows)
     word_hit = keys.find(pa.array(words, type=pa.string()))
@@ -345,11 +352,11 @@ def _linked(
     orphan = is_issue & ~cancelled & has_ref & ~referenced
 
     ambiguous = np.zeros(m, dtype=bool)
-    pool = np.flatnonzero(is_issue & ~cancelled & ~has_ref & postco)
+    pool = fallback_rows
     if len(pool):
         exp = exp() if callable(exp) else exp
-        fb_ret, fb_ambiguous = _fallback(returns, ledger, exp, settings, pool, ret, is_bonus,
-                                         cancelled, created, ccy)
+        fb_ret, fb_ambiguous = _fallback(returns, ledger, exp, settings, pool, held_job.result(),
+                                         is_bonus, created, ccy)
         linked = fb_ret != NO
         ret[pool[linked]] = fb_ret[linked]
         link_kind[pool[linked]] = LINK_CODE[Link.FALLBACK]
@@ -363,6 +370,19 @@ def _linked(
         ret[clawback] = named[named != NO]
         link_kind[clawback] = LINK_CODE[Link.REFERENCE]
     return ret, link_kind, orphan, ambiguous, clawback
+
+
+def _held(ret: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray, n: int) -> np.ndarray:
+    """Per return and kind (``(n, 2)``: refund, bonus), whether it holds an uncancelled
+    referenced credit of the kind (``ret``: each row's referenced return, ``NO`` when none)."""
+    held = np.zeros((n, 2), dtype=bool)
+    referenced = np.flatnonzero(ret != NO) if not cancelled.any() \
+        else np.flatnonzero((ret != NO) & ~cancelled)
+    at = ret[referenced]
+    at *= 2  # (marked at 2 × return + kind)
+    at += is_bonus[referenced]
+    held.reshape(-1)[at] = True
+    return held
 
 
 def _referencing(return_keys: pd.Series, reference: pd.Series
@@ -571,24 +591,16 @@ def _by_value(column: pd.Series, roles: dict[str, Role]) -> np.ndarray:
 
 def _fallback(
     returns: pd.DataFrame, ledger: pd.DataFrame, exp: Expectations, settings: ReconcileSettings,
-    pool: np.ndarray, ret: np.ndarray, is_bonus: np.ndarray, cancelled: np.ndarray,
-    created: np.ndarray, ccy: np.ndarray,
+    pool: np.ndarray, held: np.ndarray, is_bonus: np.ndarray, created: np.ndarray,
+    ccy: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Link unreferenced PostCo-workflow rows ``pool`` by email, currency, amount and window.
 
-    Returns the linked return per pool row (``NO`` when none) and the ambiguous mask.
+    Returns that already hold an uncancelled credit of a kind by reference (``held``, from
+    :func:`_held`) are not candidates for that kind. Returns the linked return per pool row
+    (``NO`` when none) and the ambiguous mask.
     """
     n = len(returns)
-    # Returns that already hold an uncancelled credit of a kind by reference are not candidates:
-    # marked at 2 × return + kind.
-    held = np.zeros((n, 2), dtype=bool)
-    referenced = np.flatnonzero(ret != NO) if not cancelled.any() \
-        else np.flatnonzero((ret != NO) & ~cancelled)
-    at = ret[referenced]
-    at *= 2
-    at += is_bonus[referenced]
-    held.reshape(-1)[at] = True
-    del at, referenced
     want = [exp.expects_credit & ~held[:, 0],
             exp.expects_credit & (exp.expected_bonus > 0) & ~held[:, 1]]
 
