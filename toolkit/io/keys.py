@@ -453,7 +453,8 @@ class _Digits:
             code = code[valid]
         bad = np.zeros(len(code), dtype=bool)
         scratch = (np.empty(len(code), dtype=np.uint8), np.empty(len(code), dtype=bool))
-        for (_, column), step in zip(_byte_columns(texts, some, self.width), self.steps):
+        known = length if some is rows else None  # (the texts' lengths, when all are coded)
+        for (_, column), step in zip(_byte_columns(texts, some, self.width, known), self.steps):
             if not keys or step.radix > 1:
                 step.add(code, None if keys else bad, column, scratch)
         if bad.any():
@@ -509,11 +510,12 @@ def _rank(present: np.ndarray) -> np.ndarray:
     return np.where(present, np.cumsum(present) - 1, -1).astype(np.int64)
 
 
-def _byte_columns(texts: Texts, rows: np.ndarray | None, width: int
-                  ) -> Iterator[tuple[int, np.ndarray]]:
+def _byte_columns(texts: Texts, rows: np.ndarray | None, width: int,
+                  length: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Byte ``p`` of each text (of ``rows``; none longer than ``width``), ``p = 0 .. width - 1``,
     zero past a text's end: strided views when every text has exactly ``width`` bytes, else one
-    gather per position (a subset is read where it lies, never copied first)."""
+    gather per position (a subset is read where it lies, never copied first). ``length``: the
+    texts' lengths (of ``rows``), when the caller has them."""
     if rows is None and texts.width == width:
         k = len(texts)
         first = int(texts.start[0]) if k else 0
@@ -521,7 +523,8 @@ def _byte_columns(texts: Texts, rows: np.ndarray | None, width: int
         for p in range(width):
             yield p, matrix[:, p]
         return
-    length = texts.length if rows is None else texts.length[rows]
+    if length is None:
+        length = texts.length if rows is None else texts.length[rows]
     k = len(length)
     shortest = int(length.min(initial=width)) if len(texts.data) else 0
     at = texts.start.copy() if rows is None else texts.start[rows]

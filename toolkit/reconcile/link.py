@@ -600,7 +600,6 @@ def _fallback(
     :func:`_held`) are not candidates for that kind. Returns the linked return per pool row
     (``NO`` when none) and the ambiguous mask.
     """
-    n = len(returns)
     want = [exp.expects_credit & ~held[:, 0],
             exp.expects_credit & (exp.expected_bonus > 0) & ~held[:, 1]]
 
@@ -608,8 +607,7 @@ def _fallback(
     # Only candidate returns and pool rows are encoded (codes serve equality alone): hashing every
     # return's email would cost more than the whole fallback.
     wanted = np.flatnonzero(want[0] | want[1])
-    ret_email = np.full(n, NO, dtype=np.int64)
-    ret_email[wanted], row_email = encode(
+    wanted_email, row_email = encode(
         arrow_of(returns["email_key"]).take(pa.array(wanted)),
         arrow_of(ledger["email_key"]).take(taken))
     rows = pd.DataFrame({
@@ -623,7 +621,8 @@ def _fallback(
     for bonus in (0, 1):
         eligible = np.flatnonzero(want[bonus])
         cands.append(pd.DataFrame({
-            "r": eligible, "email": ret_email[eligible], "ccy": exp.ccy[eligible],
+            "r": eligible, "email": wanted_email[np.searchsorted(wanted, eligible)],
+            "ccy": exp.ccy[eligible],
             "bonus": np.int8(bonus),
             "expected": (exp.expected_bonus if bonus else exp.expected_credit)[eligible],
             "release": exp.release_us[eligible],
