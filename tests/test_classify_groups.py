@@ -19,7 +19,7 @@ def _groups(credits):
     bonus = np.array([c[1] for c in credits], dtype=bool)
     time = np.array([c[2] for c in credits], dtype=np.int64)
     order, key, starts, sizes = order_in_small_groups(ret * 2 + bonus, time)
-    return _Groups(key >> 1, (key & 1).astype(bool), time[order], order, 5, starts, sizes), order
+    return _Groups(key >> 1, (key & 1).astype(bool), time, order, 5, starts, sizes), order
 
 
 @settings(max_examples=300, deadline=None)

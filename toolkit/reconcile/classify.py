@@ -120,16 +120,17 @@ class _Groups:
 
     Attributes
     ----------
-    r, kind, time, row: the return, kind, ``created_date`` and ledger row of each sorted credit.
+    r, kind, row: the return, kind and ledger row of each sorted credit.
+    created: ``created_date`` of every ledger row (read only where two credits are compared).
     starts, sizes, group_key: each group's first sorted position, size and key ``2 × return
         + kind`` (``starts`` and ``sizes`` as :func:`~toolkit.reconcile.link.order_in_small_groups`
         gives them for that key; ``group_key`` derived when not given).
     """
 
-    def __init__(self, r: np.ndarray, kind: np.ndarray, time: np.ndarray, row: np.ndarray,
+    def __init__(self, r: np.ndarray, kind: np.ndarray, created: np.ndarray, row: np.ndarray,
                  n: int, starts: np.ndarray, sizes: np.ndarray,
                  group_key: np.ndarray | None = None) -> None:
-        self.r, self.kind, self.time, self.row, self.n = r, kind, time, row, n
+        self.r, self.kind, self.created, self.row, self.n = r, kind, created, row, n
         self.starts, self.sizes = starts, sizes
         if group_key is None:
             group_key = r[starts] * 2
@@ -184,8 +185,9 @@ class _Groups:
         both = both[(both + 1 < len(rr)) & (rr[np.minimum(both + 1, len(rr) - 1)] == rr[both])]
         if len(both):
             a, b = sel[both], sel[both + 1]
-            later = (self.time[b] < self.time[a]) | (
-                (self.time[b] == self.time[a]) & (self.row[b] < self.row[a]))
+            row_a, row_b = self.row[a], self.row[b]
+            time_a, time_b = self.created[row_a], self.created[row_b]
+            later = (time_b < time_a) | ((time_b == time_a) & (row_b < row_a))
             at[np.searchsorted(rr[first], rr[both[later]])] = b[later]
         return rr[first], at
 
@@ -261,16 +263,15 @@ def classify(
     group_key = key[starts]
     key >>= 1
     r = key
-    # Times and lateness on a helper thread (later also the bonus kind's rule 1), amounts and
-    # currencies here: numpy releases the GIL.
+    # Lateness, then the totals, then the bonus kind's rule 1 on a helper thread; amounts,
+    # currencies and the refund kind's rule 1 here (numpy releases the GIL).
     helper = ThreadPoolExecutor(max_workers=1)
-    timing_job = helper.submit(_times, links.created_us, li, exp.due_us, r)
+    late_job = helper.submit(_late, links.created_us, li, exp.due_us, r)
+    g = _Groups(r, bonus, links.created_us, li, n, starts, sizes, group_key)
     amount = ledger["amount"].to_numpy(dtype=np.int64)[li]
     same = links.ccy[li] == exp.ccy[r]
     all_same = bool(same.all())  # the usual case: no credit in another currency
-    time, late = timing_job.result()
-    g = _Groups(r, bonus, time, li, n, starts, sizes, group_key)
-    issued = g.totals(amount, None if all_same else same)  # same-currency totals per kind
+    issued_job = helper.submit(g.totals, amount, None if all_same else same)  # (per kind)
 
     expects = exp.expects_credit
     overdue = expects & (exp.due_us < as_of_us)
@@ -281,15 +282,10 @@ def classify(
         out = []
         scope = expects & (expected > 0)
         first_at = g.first(kind)
-        same_total = issued[kind]
         none = scope & (first_at == NO)
         hit = np.flatnonzero(none & overdue)
         out.append(break_frame(missing, hit, np.full(len(hit), NO), expected[hit],
                                np.zeros(len(hit)), -expected[hit]))
-        owners, second_at = g.second(kind)
-        hit, second_at = owners[scope[owners]], second_at[scope[owners]]
-        out.append(break_frame(duplicate, hit, li[second_at], expected[hit],
-                               same_total[hit], same_total[hit] - expected[hit]))
         if all_same:  # each return's first credit of the kind is its first in its currency
             owners = np.flatnonzero(first_at != NO)
             at = first_at[owners]
@@ -304,9 +300,15 @@ def classify(
         hit, at, amounts = owners[off], at[off], amounts[off]
         out.append(break_frame(mismatch, hit, li[at], expected[hit], amounts,
                                amounts - expected[hit]))
+        # Duplicates last: they read the totals, worked out meanwhile.
+        owners, second_at = g.second(kind)
+        hit, second_at = owners[scope[owners]], second_at[scope[owners]]
+        same_total = issued_job.result()[kind]
+        out.insert(1, break_frame(duplicate, hit, li[second_at], expected[hit],
+                                  same_total[hit], same_total[hit] - expected[hit]))
         return out, none & ~overdue, first_at
 
-    # The two kinds are independent: bonuses on the helper thread.
+    # The two kinds are independent: bonuses on the helper thread, after the totals.
     bonus_job = helper.submit(rule_one, 1, exp.expected_bonus, BreakReason.MISSING_BONUS,
                               BreakReason.BONUS_AMOUNT_MISMATCH, BreakReason.DUPLICATE_BONUS)
     helper.shutdown(wait=False)
@@ -314,6 +316,7 @@ def classify(
         0, exp.expected_credit, BreakReason.MISSING_CREDIT,
         BreakReason.CREDIT_AMOUNT_MISMATCH, BreakReason.DUPLICATE_CREDIT)
     bonus_frames, bonus_pending, bonus_at = bonus_job.result()
+    issued = issued_job.result()
     frames: list[pd.DataFrame] = refund_frames + bonus_frames
     pending = refund_pending | bonus_pending
 
@@ -337,7 +340,7 @@ def classify(
     for reason, firsts, with_actual in (
         (BreakReason.CURRENCY_MISMATCH, other_ccy, False),
         (BreakReason.WRONG_WALLET, None, True),
-        (BreakReason.LATE_CREDIT, g.first_where(late), True),
+        (BreakReason.LATE_CREDIT, g.first_where(late_job.result()), True),
     ):
         owners, at = firsts if firsts is not None else g.first_where(wallets_job.result()[li])
         expecting = expects[owners]
@@ -418,15 +421,13 @@ def _other_wallet(
 _PAIRS_PER_BLOCK = 1 << 16
 
 
-def _times(created: np.ndarray, li: np.ndarray, due_us: np.ndarray, r: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Each sorted credit's ``created_date`` (credit ``k`` is ledger row ``li[k]``) and whether
-    it came after its return's due time (``r``: the return of each sorted credit)."""
-    time = created[li]
+def _late(created: np.ndarray, li: np.ndarray, due_us: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Whether each sorted credit (ledger row ``li[k]``, of return ``r[k]``) was created after its
+    return's due time."""
     due = due_us[r]
-    late = time > due
+    late = created[li] > due
     late &= due != NO
-    return time, late
+    return late
 
 
 def _first_true(masks: list[np.ndarray]) -> np.ndarray:
