@@ -242,7 +242,8 @@ def _hash_words(length: np.ndarray, word: Callable[[int, np.ndarray], np.ndarray
 def equal_pairs(a: object, ai: np.ndarray, b: object, bi: np.ndarray) -> np.ndarray:
     """Exact equality of ``a[ai[k]]`` and ``b[bi[k]]`` for each ``k``, byte for byte.
 
-    >>> equal_pairs(pa.array(["x", "yy"]), np.array([0, 1]), pa.array(["yy", "x"]), np.array([1, 1]))
+    >>> equal_pairs(pa.array(["x", "yy"]), np.array([0, 1]),
+    ...             pa.array(["yy", "x"]), np.array([1, 1]))
     array([ True, False])
     """
     ta, tb = Texts.of(a), Texts.of(b)

@@ -30,7 +30,7 @@ from toolkit.reconcile.tables import (
     REASON_ORDER,
     balances_table,
     breaks_table,
-    currency_codes,
+    currency_exponents,
     iso_utc,
     ledger_order,
     ledger_table,
@@ -111,7 +111,7 @@ def _reconcile(
         # encoding its currencies go to other threads first (numpy and arrow release the GIL).
         with ThreadPoolExecutor(max_workers=2) as pool:
             ledger_rows = pool.submit(ledger_order, L, links)
-            ledger_currency = pool.submit(currency_codes, L["currency"])
+            ledger_currency = pool.submit(currency_exponents, L["currency"])
             typed = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
             typed = typed.loc[:, list(BREAK_FRAME_COLUMNS)]
             breaks_text, typed = breaks_table(typed, R, L, exp, links,

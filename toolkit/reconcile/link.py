@@ -39,8 +39,8 @@ from toolkit.money import CURRENCY_EXPONENTS, scale_minor_array
 from toolkit.settings import ReconcileSettings
 
 __all__ = [
-    "CURRENCIES", "LINKS", "ROLES", "Expectations", "Links", "currency_codes", "expect", "is_one_of",
-    "link", "order_by", "order_in_small_groups", "pick",
+    "CURRENCIES", "LINKS", "ROLES", "Expectations", "Links", "currency_codes", "expect",
+    "is_one_of", "link", "order_by", "order_in_small_groups", "pick",
 ]
 
 NO = -1  #: "no return" / "no row" in index arrays
@@ -297,8 +297,7 @@ def link(
         is_void = is_one_of(type_, LedgerType.VOID)
         is_end = is_one_of(type_, LedgerType.WALLET_ACTION_END)
         end_reason = ledger["end_reason"]
-        cancels = is_one_of(end_reason, EndReason.CANCEL) if is_end.any() else is_end
-        cancel_end = is_end & cancels if cancels.any() else cancels
+        cancel_end = is_end & is_one_of(end_reason, EndReason.CANCEL) if is_end.any() else is_end
         if is_void.any() or cancel_end.any():
             cancelled = is_issue & (
                 _named_by(ledger["transaction_id"], ledger["voided_transaction_id"], is_void,
@@ -451,11 +450,7 @@ def order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     low = int(major.min())
     if int(major.max()) - low >= room:
         return by_minor[np.argsort(major[by_minor], kind="stable")]
-    packed = (major[by_minor] - low) << bits
-    packed |= np.arange(n, dtype=np.int64)
-    packed.sort()
-    packed &= (1 << bits) - 1
-    return by_minor[packed]
+    return by_minor[_tag_sort(major[by_minor] - low, np.arange(n, dtype=np.int64), bits)]
 
 
 def order_in_small_groups(major: np.ndarray, minor: np.ndarray, rows: np.ndarray | None = None
@@ -496,13 +491,8 @@ def order_in_small_groups(major: np.ndarray, minor: np.ndarray, rows: np.ndarray
     else:
         # (the tags first, then the sorted major, in one buffer)
         sorted_major = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
-        order = major - low
-        order <<= bits
-        order |= sorted_major
-        order.sort()
-        np.right_shift(order, bits, out=sorted_major)
+        order = _tag_sort(major - low, sorted_major, bits, high=sorted_major)
         sorted_major += low
-        order &= (1 << bits) - 1
     new = np.ones(n, dtype=bool)
     np.not_equal(sorted_major[1:], sorted_major[:-1], out=new[1:])
     starts = np.flatnonzero(new)
@@ -539,11 +529,21 @@ def _packed_order(values: np.ndarray, bits: int, room: int) -> np.ndarray | None
         if span // _US_PER_MS >= room or (packed % _US_PER_MS).any():
             return None
         packed //= _US_PER_MS  # whole milliseconds: same order, a thousand times less span
-    packed <<= bits
-    packed |= np.arange(len(values), dtype=np.int64)
-    packed.sort()
-    packed &= (1 << bits) - 1
-    return packed
+    return _tag_sort(packed, np.arange(len(values), dtype=np.int64), bits)
+
+
+def _tag_sort(offsets: np.ndarray, tags: np.ndarray, bits: int,
+              high: np.ndarray | None = None) -> np.ndarray:
+    """The ``tags`` in order of (``offsets``, tag), through one SIMD sort of ``offset << bits |
+    tag`` (``offsets``: non-negative, a fresh array, sorted in place; tags below ``2**bits``).
+    ``high``: also receives the offsets in that order (it may be ``tags``' own buffer)."""
+    offsets <<= bits
+    offsets |= tags
+    offsets.sort()
+    if high is not None:
+        np.right_shift(offsets, bits, out=high)
+    offsets &= (1 << bits) - 1
+    return offsets
 
 
 def _roles(
@@ -670,7 +670,8 @@ def _fallback(
 
 def _note_words(ledger: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The words of the ``note`` of each of ``rows`` (split on spaces and punctuation, a leading
-    ``#`` and a trailing ``.`` dropped), in reading order, with the position in ``rows`` owning each."""
+    ``#`` and a trailing ``.`` dropped), in reading order, with the position in ``rows`` owning
+    each."""
     notes = arrow_of(ledger["note"]).take(pa.array(rows)).to_pylist() if len(rows) else []
     words = [(i, w.lstrip("#").rstrip(".")) for i, note in enumerate(notes)
              for w in _TOKEN.findall(str(note))]
